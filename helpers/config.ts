@@ -1,0 +1,343 @@
+// One schema validates an environment before any browser starts; every problem is reported at once.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import dotenv from 'dotenv';
+import { z } from 'zod';
+
+export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Variables that must never sit in a committed environments/<name>.env file. */
+export const SECRET_VARIABLES = ['KASM_API_SECRET', 'KASM_USER_PASSWORD', 'KASM_SSH_PASSPHRASE'] as const;
+
+const EXAMPLES: Record<string, string> = {
+  KASM_URL: 'KASM_URL=https://kasm.example.com',
+  KASM_API_KEY: 'KASM_API_KEY=abcd1234',
+  KASM_API_SECRET: 'KASM_API_SECRET=<from Admin > Settings > Developers> (in environments/<name>.local.env or CI secrets)',
+  KASM_API_AUTH: 'KASM_API_AUTH=auto   # json (1.7-1.19 body), basic (newer Developer docs) or auto',
+  KASM_API_PATH: 'KASM_API_PATH=/api/public',
+  KASM_USER: 'KASM_USER=synthetic@kasm.local   (or KASM_USER_ID=50faa5439c574b518cd868dac9256e4b)',
+  KASM_USER_ID: 'KASM_USER_ID=50faa5439c574b518cd868dac9256e4b',
+  KASM_USER_PASSWORD: 'KASM_USER_PASSWORD=<password> (in environments/<name>.local.env or CI secrets)',
+  KASM_SESSION_VIA: 'KASM_SESSION_VIA=api   # api (request_kasm) or ui (login form)',
+  KASM_WORKSPACE: 'KASM_WORKSPACE="Ubuntu Jammy"   (or KASM_IMAGE_ID=<32 hex>)',
+  KASM_IMAGE_ID: 'KASM_IMAGE_ID=1c1d8e6e2b6a4b0f9b2d6c5e4f3a2b1c',
+  KASM_CLIENT_PORT: 'KASM_CLIENT_PORT=443',
+  KASM_SSH_WEBAPP: 'KASM_SSH_WEBAPP=ubuntu@10.0.1.10:22,ubuntu@10.0.1.11',
+  KASM_SSH_AGENTS: 'KASM_SSH_AGENTS=ubuntu@10.0.2.20',
+  KASM_SSH_JUMP: 'KASM_SSH_JUMP=ubuntu@bastion.example.com:22',
+  KASM_SSH_KEY_FILE: 'KASM_SSH_KEY_FILE=~/.ssh/kasm_synthetics',
+  KASM_SSH_KNOWN_HOSTS: 'KASM_SSH_KNOWN_HOSTS=~/.ssh/known_hosts',
+  KASM_SSH_AGENT: 'KASM_SSH_AGENT=true   # use $SSH_AUTH_SOCK',
+  KASM_ALLOW_MUTATIONS: 'KASM_ALLOW_MUTATIONS=false',
+  KASM_INSECURE_TLS: 'KASM_INSECURE_TLS=false',
+  KASM_BROWSER_PATH: 'KASM_BROWSER_PATH=/usr/bin/chromium',
+  KASM_LAB_FAULTS: 'KASM_LAB_FAULTS=api-down',
+};
+
+const exampleFor = (variable: string) =>
+  EXAMPLES[variable] ?? (variable.startsWith('KASM_TIMEOUT_') ? `${variable}=30000` : `${variable}=...`);
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', ''], { error: 'must be true or false' })
+    .optional()
+    .transform((value) => (value === undefined || value === '' ? fallback : ['true', '1', 'yes'].includes(value)));
+
+const millis = (fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value === '') return fallback;
+      const parsed = Number(value);
+      if (!Number.isInteger(parsed) || parsed <= 0) {
+        ctx.addIssue({ code: 'custom', message: `must be a whole number of milliseconds, got "${value}"` });
+        return z.NEVER;
+      }
+      return parsed;
+    });
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+const port = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    if (value === undefined || value === '') return undefined;
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < 1 || parsed > 65535) {
+      ctx.addIssue({ code: 'custom', message: `must be a TCP port (1-65535), got "${value}"` });
+      return z.NEVER;
+    }
+    return parsed;
+  });
+
+export interface SshTarget {
+  user: string | undefined;
+  host: string;
+  port: number;
+  /** As written in the environment, for messages. */
+  spec: string;
+}
+
+const TARGET = /^(?:([^@\s]+)@)?(\[[0-9a-fA-F:.]+\]|[^:@\s[\]]+)(?::(\d{1,5}))?$/;
+
+export function parseSshTarget(spec: string): SshTarget | undefined {
+  const match = TARGET.exec(spec.trim());
+  if (!match) return undefined;
+  const portNumber = match[3] === undefined ? 22 : Number(match[3]);
+  if (portNumber < 1 || portNumber > 65535) return undefined;
+  return { user: match[1], host: match[2]!.replace(/^\[|\]$/g, ''), port: portNumber, spec: spec.trim() };
+}
+
+const sshTargets = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    const specs = (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const targets: SshTarget[] = [];
+    for (const spec of specs) {
+      const target = parseSshTarget(spec);
+      if (target) targets.push(target);
+      else ctx.addIssue({ code: 'custom', message: `"${spec}" is not user@host[:port]` });
+    }
+    return targets;
+  });
+
+const httpsUrl = z
+  .string({ error: 'is required' })
+  .trim()
+  .min(1, 'is required')
+  .transform((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `"${value}" is not a URL` });
+      return z.NEVER;
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      ctx.addIssue({ code: 'custom', message: `must be http(s), got "${url.protocol}"` });
+      return z.NEVER;
+    }
+    if (url.username || url.password) {
+      ctx.addIssue({ code: 'custom', message: 'must not carry credentials; use KASM_API_KEY / KASM_API_SECRET' });
+      return z.NEVER;
+    }
+    return url;
+  });
+
+const schema = z
+  .object({
+    KASM_ENV: z.string().default('lab'),
+    KASM_LAB: z.enum(['embedded', ''], { error: 'must be "embedded" or empty' }).optional(),
+    KASM_URL: httpsUrl.optional(),
+    KASM_LAB_FAULTS: optionalText,
+    KASM_API_KEY: optionalText,
+    KASM_API_SECRET: optionalText,
+    KASM_API_AUTH: z.enum(['json', 'basic', 'auto'], { error: 'must be json, basic or auto' }).default('auto'),
+    KASM_API_PATH: z
+      .string()
+      .default('/api/public')
+      .refine((value) => value.startsWith('/'), 'must start with "/"')
+      .transform((value) => value.replace(/\/+$/, '')),
+    KASM_USER: optionalText,
+    KASM_USER_ID: optionalText,
+    KASM_USER_PASSWORD: optionalText,
+    KASM_SESSION_VIA: z.enum(['api', 'ui'], { error: 'must be api or ui' }).default('api'),
+    KASM_WORKSPACE: optionalText,
+    KASM_IMAGE_ID: optionalText,
+    KASM_CLIENT_PORT: port,
+    KASM_INSECURE_TLS: bool(false),
+    KASM_SSH_WEBAPP: sshTargets,
+    KASM_SSH_AGENTS: sshTargets,
+    KASM_SSH_JUMP: sshTargets,
+    KASM_SSH_USER: optionalText,
+    KASM_SSH_KEY_FILE: optionalText,
+    KASM_SSH_PASSPHRASE: optionalText,
+    KASM_SSH_AGENT: bool(false),
+    KASM_SSH_KNOWN_HOSTS: optionalText,
+    KASM_SSH_SUDO: bool(true),
+    KASM_TIMEOUT_HTTP_MS: millis(10_000),
+    KASM_TIMEOUT_SESSION_START_MS: millis(120_000),
+    KASM_TIMEOUT_FIRST_FRAME_MS: millis(20_000),
+    KASM_TIMEOUT_SSH_MS: millis(10_000),
+    KASM_TIMEOUT_CHECK_MS: millis(180_000),
+    KASM_ALLOW_MUTATIONS: bool(false),
+    KASM_BROWSER_PATH: optionalText,
+    KASM_REPORTS_DIR: z.string().default('reports'),
+  })
+  .superRefine((env, ctx) => {
+    const labPending = env.KASM_LAB === 'embedded' && env.KASM_URL === undefined;
+    if (labPending) return;
+    const need = (variable: keyof typeof env, why: string) => {
+      if (env[variable] === undefined) ctx.addIssue({ code: 'custom', path: [variable], message: `is required: ${why}` });
+    };
+    need('KASM_URL', 'the address users open Kasm at');
+    need('KASM_API_KEY', 'sessions are created with the Developer API');
+    need('KASM_API_SECRET', 'sessions are created with the Developer API');
+    if (env.KASM_USER === undefined && env.KASM_USER_ID === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['KASM_USER'], message: 'is required (or KASM_USER_ID): the synthetic user that owns the sessions' });
+    }
+    if (env.KASM_WORKSPACE === undefined && env.KASM_IMAGE_ID === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['KASM_WORKSPACE'], message: 'is required (or KASM_IMAGE_ID): the workspace to launch' });
+    }
+    if (env.KASM_SESSION_VIA === 'ui') {
+      need('KASM_USER', 'the UI login path types the user name');
+      need('KASM_USER_PASSWORD', 'the UI login path types the password');
+    }
+    if ((env.KASM_SSH_WEBAPP.length || env.KASM_SSH_AGENTS.length) && !env.KASM_SSH_KEY_FILE && !env.KASM_SSH_AGENT) {
+      ctx.addIssue({ code: 'custom', path: ['KASM_SSH_KEY_FILE'], message: 'is required when SSH hosts are set (or KASM_SSH_AGENT=true)' });
+    }
+    if (env.KASM_SSH_JUMP.length > 1) {
+      ctx.addIssue({ code: 'custom', path: ['KASM_SSH_JUMP'], message: 'takes one jump host' });
+    }
+  });
+
+type Parsed = z.output<typeof schema>;
+
+export interface KasmConfig {
+  envName: string;
+  /** True while KASM_LAB=embedded and the lab has not been started yet (main process before global setup). */
+  labPending: boolean;
+  url: URL;
+  clientPort: number;
+  lab: { embedded: boolean; faults: string[] };
+  api: { key: string; secret: string; auth: 'json' | 'basic' | 'auto'; path: string };
+  user: { id: string | undefined; name: string | undefined; password: string | undefined };
+  sessionVia: 'api' | 'ui';
+  workspace: { name: string | undefined; imageId: string | undefined };
+  tls: { insecure: boolean };
+  ssh: {
+    webapp: SshTarget[];
+    agents: SshTarget[];
+    jump: SshTarget | undefined;
+    user: string | undefined;
+    keyFile: string | undefined;
+    passphrase: string | undefined;
+    agent: boolean;
+    knownHosts: string | undefined;
+    sudo: boolean;
+  };
+  timeouts: { http: number; sessionStart: number; firstFrame: number; ssh: number; check: number };
+  allowMutations: boolean;
+  browserPath: string | undefined;
+  reportsDir: string;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'KASM_CONFIG_INVALID';
+  constructor(readonly problems: string[]) {
+    super(`The environment is not usable (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function toConfig(env: Parsed): KasmConfig {
+  const labPending = env.KASM_LAB === 'embedded' && env.KASM_URL === undefined;
+  const url = env.KASM_URL ?? new URL('https://lab.invalid');
+  const urlPort = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  return {
+    envName: env.KASM_ENV,
+    labPending,
+    url,
+    clientPort: env.KASM_CLIENT_PORT ?? urlPort,
+    lab: { embedded: env.KASM_LAB === 'embedded', faults: (env.KASM_LAB_FAULTS ?? '').split(',').map((f) => f.trim()).filter(Boolean) },
+    api: { key: env.KASM_API_KEY ?? '', secret: env.KASM_API_SECRET ?? '', auth: env.KASM_API_AUTH, path: env.KASM_API_PATH },
+    user: { id: env.KASM_USER_ID, name: env.KASM_USER, password: env.KASM_USER_PASSWORD },
+    sessionVia: env.KASM_SESSION_VIA,
+    workspace: { name: env.KASM_WORKSPACE, imageId: env.KASM_IMAGE_ID },
+    tls: { insecure: env.KASM_INSECURE_TLS },
+    ssh: {
+      webapp: env.KASM_SSH_WEBAPP,
+      agents: env.KASM_SSH_AGENTS,
+      jump: env.KASM_SSH_JUMP[0],
+      user: env.KASM_SSH_USER,
+      keyFile: env.KASM_SSH_KEY_FILE,
+      passphrase: env.KASM_SSH_PASSPHRASE,
+      agent: env.KASM_SSH_AGENT,
+      knownHosts: env.KASM_SSH_KNOWN_HOSTS,
+      sudo: env.KASM_SSH_SUDO,
+    },
+    timeouts: {
+      http: env.KASM_TIMEOUT_HTTP_MS,
+      sessionStart: env.KASM_TIMEOUT_SESSION_START_MS,
+      firstFrame: env.KASM_TIMEOUT_FIRST_FRAME_MS,
+      ssh: env.KASM_TIMEOUT_SSH_MS,
+      check: env.KASM_TIMEOUT_CHECK_MS,
+    },
+    allowMutations: env.KASM_ALLOW_MUTATIONS,
+    browserPath: env.KASM_BROWSER_PATH,
+    reportsDir: resolve(projectRoot, env.KASM_REPORTS_DIR),
+  };
+}
+
+/** Validates variables (already merged from files and the process) into a config, or throws ConfigError. */
+export function parseConfig(variables: Record<string, string | undefined>): KasmConfig {
+  const result = schema.safeParse(variables);
+  if (result.success) return toConfig(result.data);
+  const problems = result.error.issues.map((issue) => {
+    const variable = String(issue.path[0] ?? 'environment');
+    return `${variable}: ${issue.message}. Example: ${exampleFor(variable)}`;
+  });
+  throw new ConfigError(problems);
+}
+
+export interface EnvironmentFiles {
+  name: string;
+  files: string[];
+  variables: Record<string, string>;
+}
+
+/**
+ * Reads environments/<name>.env and the git-ignored environments/<name>.local.env. Values already in the process
+ * environment win, as CI secrets must.
+ */
+export function readEnvironmentFiles(processEnv: NodeJS.ProcessEnv = process.env): EnvironmentFiles {
+  const name = processEnv.KASM_ENV?.trim() || 'lab';
+  const problems: string[] = [];
+  if (!/^[\w.-]+$/.test(name)) throw new ConfigError([`KASM_ENV: "${name}" is not a file name. Example: KASM_ENV=staging`]);
+  const main = processEnv.KASM_ENV_FILE ? resolve(processEnv.KASM_ENV_FILE) : join(projectRoot, 'environments', `${name}.env`);
+  const local = main.replace(/\.env$/, '.local.env');
+  if (!existsSync(main)) {
+    problems.push(`KASM_ENV: ${main} does not exist. Example: cp environments/staging.env.example environments/${name}.env`);
+    throw new ConfigError(problems);
+  }
+  const committed = dotenv.parse(readFileSync(main));
+  for (const secret of SECRET_VARIABLES) {
+    if (committed[secret]) {
+      problems.push(`${secret}: must not be set in ${main} (a committed file). Example: put it in ${local} or the process environment`);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+  const files = [main];
+  let variables = { ...committed };
+  if (existsSync(local)) {
+    files.push(local);
+    variables = { ...variables, ...dotenv.parse(readFileSync(local)) };
+  }
+  for (const [key, value] of Object.entries(processEnv)) {
+    if (value !== undefined && (key.startsWith('KASM_') || !(key in variables))) variables[key] = value;
+  }
+  return { name, files, variables };
+}
+
+let cached: KasmConfig | undefined;
+
+/**
+ * Loads the environment once per process: files into process.env (for workers and child processes), then validates.
+ * Pass `refresh` after the embedded lab has exported its variables.
+ */
+export function loadConfig(options: { refresh?: boolean } = {}): KasmConfig {
+  if (cached && !options.refresh) return cached;
+  const { variables } = readEnvironmentFiles();
+  for (const [key, value] of Object.entries(variables)) {
+    if (key.startsWith('KASM_') && process.env[key] === undefined) process.env[key] = value;
+  }
+  cached = parseConfig(variables);
+  return cached;
+}

@@ -1,0 +1,36 @@
+// Findings -> verdict and the hop where the fault lies. A check that failed only because a check it depends on
+// failed is reported as blocked, not as a second fault.
+import { CHECKS, HOPS, isCheckId, type CheckId } from './catalog.ts';
+import type { Diagnosis, Finding } from './finding.ts';
+
+export function applyDependencies(findings: Finding[]): Finding[] {
+  const failed = new Set(findings.filter((f) => f.status === 'fail').map((f) => f.check));
+  const blocker = (check: CheckId, seen = new Set<CheckId>()): CheckId | undefined => {
+    for (const dependency of CHECKS[check].dependsOn) {
+      if (!isCheckId(dependency) || seen.has(dependency)) continue;
+      seen.add(dependency);
+      const upstream = blocker(dependency, seen);
+      if (upstream) return upstream;
+      if (failed.has(dependency)) return dependency;
+    }
+    return undefined;
+  };
+  return findings.map((finding) => {
+    if (finding.status !== 'fail') return finding;
+    const by = blocker(finding.check);
+    if (!by) return finding;
+    return { ...finding, status: 'skip', blockedBy: by, summary: `blocked by ${by}: ${finding.summary}` };
+  });
+}
+
+export function diagnose(raw: Finding[], kasmUrl: string, now = new Date()): Diagnosis {
+  const findings = applyDependencies(raw).sort((a, b) => HOPS.indexOf(a.hop) - HOPS.indexOf(b.hop) || a.check.localeCompare(b.check));
+  const failing = findings.filter((f) => f.status === 'fail');
+  return {
+    verdict: failing.length ? 'broken' : 'healthy',
+    faultyHop: failing[0]?.hop ?? null,
+    generatedAt: now.toISOString(),
+    kasmUrl,
+    findings,
+  };
+}

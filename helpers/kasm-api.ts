@@ -1,0 +1,140 @@
+// The Developer API client. Versions differ in how credentials travel (KASM-FACTS §1.1): JSON body keys in 1.7-1.19,
+// HTTP Basic in the newer Developer docs; `auto` tries the body first and remembers what the server accepted.
+// Errors can come back with a 2xx and an error_message (§1.2), so the body is read before the status is trusted.
+import { performance } from 'node:perf_hooks';
+import { request, type Dispatcher } from 'undici';
+import type { KasmConfig } from './config.ts';
+import { redact } from './redact.ts';
+
+export type ApiErrorCode = 'KASM_API_UNREACHABLE' | 'KASM_API_TIMEOUT' | 'KASM_API_AUTH' | 'KASM_API_HTTP' | 'KASM_API_ERROR' | 'KASM_API_MALFORMED';
+
+export class KasmApiError extends Error {
+  constructor(
+    readonly code: ApiErrorCode,
+    readonly call: string,
+    message: string,
+    readonly details: { status?: number; body?: string; errorMessage?: string } = {},
+    options?: { cause?: unknown },
+  ) {
+    super(redact(message), options);
+    this.name = 'KasmApiError';
+  }
+}
+
+export interface CallResult<T> {
+  body: T;
+  status: number;
+  ms: number;
+}
+
+type Credentials = 'json' | 'basic';
+
+const NETWORK_TIMEOUT = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+export class KasmApiClient {
+  #style: Credentials | undefined;
+
+  constructor(
+    private readonly config: Pick<KasmConfig, 'url' | 'api' | 'timeouts'>,
+    private readonly dispatcher: Dispatcher,
+  ) {
+    this.#style = config.api.auth === 'auto' ? undefined : config.api.auth;
+  }
+
+  /** The credential style the server accepted (after the first call in `auto`). */
+  get credentialStyle(): Credentials | undefined {
+    return this.#style;
+  }
+
+  url(path: string): URL {
+    return new URL(path, this.config.url);
+  }
+
+  async #send(path: string, body: Record<string, unknown>, style: Credentials, call: string): Promise<{ status: number; text: string; ms: number }> {
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+    const payload = { ...body };
+    if (style === 'basic') headers.authorization = `Basic ${Buffer.from(`${this.config.api.key}:${this.config.api.secret}`).toString('base64')}`;
+    else Object.assign(payload, { api_key: this.config.api.key, api_key_secret: this.config.api.secret });
+    const started = performance.now();
+    try {
+      const res = await request(this.url(path), {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(payload),
+        dispatcher: this.dispatcher,
+        headersTimeout: this.config.timeouts.http,
+        bodyTimeout: this.config.timeouts.http,
+        signal: AbortSignal.timeout(this.config.timeouts.http),
+      });
+      const text = await res.body.text();
+      return { status: res.statusCode, text, ms: performance.now() - started };
+    } catch (error) {
+      throw networkError(call, this.url(path), error, this.config.timeouts.http);
+    }
+  }
+
+  /** POST <api path>/<name> (or /api/admin/<name>) with credentials; returns the parsed body or throws KasmApiError. */
+  async call<T = Record<string, unknown>>(name: string, body: Record<string, unknown> = {}, options: { admin?: boolean } = {}): Promise<CallResult<T>> {
+    const path = options.admin ? `/api/admin/${name}` : `${this.config.api.path}/${name}`;
+    const styles: Credentials[] = this.#style ? [this.#style] : ['json', 'basic'];
+    let last: KasmApiError | undefined;
+    for (const style of styles) {
+      const { status, text, ms } = await this.#send(path, body, style, name);
+      const parsed = parseBody(text);
+      const errorMessage = typeof parsed?.error_message === 'string' ? parsed.error_message : undefined;
+      if (status === 401 || status === 403) {
+        last = new KasmApiError('KASM_API_AUTH', name, `${path} answered ${status}${errorMessage ? ` "${errorMessage}"` : ''} with ${style === 'json' ? 'api_key/api_key_secret in the JSON body' : 'an HTTP Basic header'}`, { status, body: text.slice(0, 500), ...(errorMessage ? { errorMessage } : {}) });
+        continue;
+      }
+      if (errorMessage !== undefined) {
+        throw new KasmApiError('KASM_API_ERROR', name, `${path} answered ${status} with error_message "${errorMessage}"`, { status, errorMessage, body: text.slice(0, 500) });
+      }
+      if (status < 200 || status >= 300) {
+        throw new KasmApiError('KASM_API_HTTP', name, `${path} answered HTTP ${status}: ${text.slice(0, 200).replace(/\s+/g, ' ')}`, { status, body: text.slice(0, 500) });
+      }
+      if (parsed === undefined) {
+        throw new KasmApiError('KASM_API_MALFORMED', name, `${path} answered ${status} with a body that is not a JSON object: ${text.slice(0, 120)}`, { status, body: text.slice(0, 500) });
+      }
+      this.#style = style;
+      return { body: parsed as T, status, ms };
+    }
+    throw last!;
+  }
+
+  /** GET /api/__healthcheck without credentials. */
+  async health(): Promise<{ status: number; text: string; ms: number; body: Record<string, unknown> | undefined }> {
+    const url = this.url('/api/__healthcheck');
+    const started = performance.now();
+    try {
+      const res = await request(url, {
+        dispatcher: this.dispatcher,
+        headersTimeout: this.config.timeouts.http,
+        bodyTimeout: this.config.timeouts.http,
+        signal: AbortSignal.timeout(this.config.timeouts.http),
+      });
+      const text = await res.body.text();
+      return { status: res.statusCode, text, ms: performance.now() - started, body: parseBody(text) };
+    } catch (error) {
+      throw networkError('__healthcheck', url, error, this.config.timeouts.http);
+    }
+  }
+}
+
+function parseBody(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function networkError(call: string, url: URL, error: unknown, timeoutMs: number): KasmApiError {
+  const code = (error as { code?: string; cause?: { code?: string } }).code ?? (error as { cause?: { code?: string } }).cause?.code ?? '';
+  const name = (error as { name?: string }).name;
+  if (NETWORK_TIMEOUT.has(code) || name === 'TimeoutError' || name === 'AbortError') {
+    return new KasmApiError('KASM_API_TIMEOUT', call, `${url.origin}${url.pathname} did not answer within ${timeoutMs} ms (${code || name})`, {}, { cause: error });
+  }
+  const reason = error instanceof Error ? error.message : String(error);
+  return new KasmApiError('KASM_API_UNREACHABLE', call, `${url.origin}${url.pathname} could not be reached: ${code ? `${code} ` : ''}${reason}`, {}, { cause: error });
+}

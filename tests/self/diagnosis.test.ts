@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CHECKS, HOPS, isCheckId, type CheckId } from '../../helpers/diagnosis/catalog.ts';
+import { diagnose } from '../../helpers/diagnosis/diagnose.ts';
+import type { Finding } from '../../helpers/diagnosis/finding.ts';
+
+const finding = (check: CheckId, status: Finding['status']): Finding => ({
+  check,
+  hop: CHECKS[check].hop,
+  status,
+  summary: `${check} ${status}`,
+  remediation: status === 'fail' ? CHECKS[check].remediation : '',
+  guideSection: CHECKS[check].guideSection,
+  evidence: {},
+});
+
+describe('check catalog', () => {
+  it('uses dotted ids whose prefix is a hop, and depends only on known checks', () => {
+    for (const [id, spec] of Object.entries(CHECKS)) {
+      assert.match(id, /^[a-z]+\.[a-z0-9-]+$/);
+      assert.ok(HOPS.includes(spec.hop));
+      assert.ok(spec.remediation.length > 40, `${id} needs a remediation`);
+      for (const dependency of spec.dependsOn) assert.ok(isCheckId(dependency), `${id} depends on unknown ${dependency}`);
+    }
+  });
+});
+
+describe('diagnose', () => {
+  it('is healthy when nothing fails', () => {
+    const result = diagnose([finding('api.health', 'pass'), finding('session.stream', 'pass')], 'https://k');
+    assert.equal(result.verdict, 'healthy');
+    assert.equal(result.faultyHop, null);
+  });
+
+  it('blames the failing hop and marks dependants as blocked', () => {
+    const result = diagnose([finding('session.stream', 'fail'), finding('api.session-create', 'fail'), finding('api.health', 'fail')], 'https://k');
+    assert.equal(result.verdict, 'broken');
+    assert.equal(result.faultyHop, 'api');
+    assert.deepEqual(
+      result.findings.map((f) => [f.check, f.status, f.blockedBy]),
+      [
+        ['api.health', 'fail', undefined],
+        ['api.session-create', 'skip', 'api.health'],
+        ['session.stream', 'skip', 'api.health'],
+      ],
+    );
+    assert.match(result.findings[2]!.summary, /^blocked by api\.health: /);
+  });
+
+  it('keeps a later failure when what it depends on passed', () => {
+    const result = diagnose([finding('api.health', 'pass'), finding('api.session-create', 'pass'), finding('session.stream', 'fail')], 'https://k');
+    assert.equal(result.faultyHop, 'session');
+    assert.equal(result.findings.find((f) => f.check === 'session.stream')!.status, 'fail');
+  });
+
+  it('orders findings by hop in request order', () => {
+    const result = diagnose([finding('session.stream', 'pass'), finding('api.health', 'pass')], 'https://k');
+    assert.deepEqual(result.findings.map((f) => f.hop), ['api', 'session']);
+  });
+});
