@@ -1,0 +1,102 @@
+// The lab keeps everything in one temp folder. This module is the contract between the parts that write
+// that folder (the in-process servers) and the parts that read it (the SSH hosts' docker/ss/ip/ufw stand-ins).
+//
+// <root>/lab.json                                   LabDescription (written at start)
+// <root>/faults.json                                string[] of active fault names (rewritten on change)
+// <root>/ssh/                                       client key, known_hosts
+// <root>/bin/                                       host command stand-ins put first on PATH in SSH shells
+// <root>/hosts/<hostId>/host.json                   HostState
+// <root>/hosts/<hostId>/containers/<name>/container.json   ContainerState
+// <root>/hosts/<hostId>/containers/<name>/log       docker log: one entry a line, "<RFC3339Nano> <text>"
+// <root>/hosts/<hostId>/containers/<name>/root/     the container's filesystem (HOME, ~/.vnc/<hostname>:1.log)
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+
+export type Role = 'webapp' | 'agent';
+
+export interface HostState {
+  id: string;
+  role: Role;
+  hostname: string;
+  ip: string;
+  /** The port kasm_proxy publishes on this host (host port -> container 443). */
+  proxyPort: number;
+  /** Whether the proxy currently accepts connections on proxyPort. */
+  proxyListening: boolean;
+  sshPort: number;
+  /** Host firewall as ufw/iptables would report it. Reported, never enforced by the stand-ins themselves. */
+  firewall: { ufw: 'active' | 'inactive'; blockedPorts: number[] };
+}
+
+export interface ContainerState {
+  id: string;
+  name: string;
+  image: string;
+  command: string;
+  created: string;
+  state: 'running' | 'restarting' | 'exited';
+  health: 'healthy' | 'unhealthy' | 'starting' | null;
+  startedAt: string;
+  /** docker ps PORTS column, e.g. "80/tcp, 0.0.0.0:8443->443/tcp" */
+  ports: string;
+  hostname: string;
+  /** Environment as docker would pass it to `docker exec` (merged with the image's). */
+  env: Record<string, string>;
+  /** Xvnc -version banner for session containers. */
+  xvncVersion?: string;
+}
+
+export interface LabDescription {
+  root: string;
+  url: string;
+  hosts: HostState[];
+}
+
+export const paths = {
+  lab: (root: string) => join(root, 'lab.json'),
+  faults: (root: string) => join(root, 'faults.json'),
+  ssh: (root: string) => join(root, 'ssh'),
+  bin: (root: string) => join(root, 'bin'),
+  host: (root: string, hostId: string) => join(root, 'hosts', hostId),
+  hostFile: (root: string, hostId: string) => join(root, 'hosts', hostId, 'host.json'),
+  container: (root: string, hostId: string, name: string) => join(root, 'hosts', hostId, 'containers', name),
+  containers: (root: string, hostId: string) => join(root, 'hosts', hostId, 'containers'),
+};
+
+export function writeJson(file: string, value: unknown): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(value, null, 2));
+  renameSync(tmp, file);
+}
+
+export function readJson<T>(file: string): T {
+  return JSON.parse(readFileSync(file, 'utf8')) as T;
+}
+
+/** RFC 3339 with nanoseconds, as docker stores log timestamps. */
+export function dockerTimestamp(date: Date): string {
+  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z');
+}
+
+/** A container's stdout/stderr as `docker logs` keeps it. */
+export class ContainerLog {
+  constructor(readonly file: string) {}
+
+  write(line: string, at = new Date()): void {
+    appendFileSync(this.file, `${dockerTimestamp(at)} ${line}\n`);
+  }
+}
+
+export function createContainer(root: string, hostId: string, container: ContainerState): ContainerLog {
+  const dir = paths.container(root, hostId, container.name);
+  mkdirSync(join(dir, 'root'), { recursive: true });
+  writeJson(join(dir, 'container.json'), container);
+  const log = new ContainerLog(join(dir, 'log'));
+  appendFileSync(log.file, '');
+  return log;
+}
+
+export function updateContainer(root: string, hostId: string, name: string, change: Partial<ContainerState>): void {
+  const file = join(paths.container(root, hostId, name), 'container.json');
+  writeJson(file, { ...readJson<ContainerState>(file), ...change });
+}
