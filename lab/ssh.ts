@@ -1,0 +1,247 @@
+// One SSH server per simulated host, so the suite reaches lab hosts exactly as it reaches real ones: public-key login
+// as kasm-admin, host keys pinned through known_hosts, exec requests only. Commands run in bash with the host command
+// stand-ins (<root>/bin) first on PATH.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { constants } from 'node:os';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import ssh2 from 'ssh2';
+import type { AuthContext, Connection, ParsedKey, ServerChannel } from 'ssh2';
+import { paths, readJson, writeJson, type HostState } from './state.ts';
+
+const { Server, utils } = ssh2;
+
+export interface SshHostsHandle {
+  /** <root>/ssh/id_ed25519, mode 0600, OpenSSH private key. */
+  clientKeyFile: string;
+  /** <root>/ssh/known_hosts, lines `[ip]:port ssh-ed25519 AAAA...`. */
+  knownHostsFile: string;
+  /** The login name the servers accept. */
+  user: string;
+  /** `fingerprint` is `SHA256:...` as `ssh-keygen -lf` prints it. */
+  hosts: { id: string; host: string; port: number; fingerprint: string }[];
+  /** Stops the servers and kills the commands still running. */
+  close(): Promise<void>;
+}
+
+export class SshHostError extends Error {
+  readonly code = 'LAB_SSH_HOST';
+}
+
+const USER = 'kasm-admin';
+const KILL_GRACE_MS = 1000;
+
+function parsedKey(text: string): ParsedKey {
+  const key = utils.parseKey(text);
+  if (key instanceof Error) throw new SshHostError(`lab ssh: cannot parse a generated key: ${key.message}`, { cause: key });
+  return key;
+}
+
+/** `ssh-keygen -lf`: SHA256 of the public key blob, base64 without padding. */
+function fingerprint(key: ParsedKey): string {
+  return `SHA256:${createHash('sha256').update(key.getPublicSSH()).digest('base64').replace(/=+$/, '')}`;
+}
+
+const sameBytes = (a: Buffer, b: Buffer) => a.length === b.length && timingSafeEqual(a, b);
+
+/** The ssh2 README's check: right user, right key, and (when the client signs) a valid signature. */
+function authenticate(context: AuthContext, allowed: ParsedKey): void {
+  if (context.method !== 'publickey' || context.username !== USER) return context.reject(['publickey']);
+  if (context.key.algo !== allowed.type || !sameBytes(context.key.data, allowed.getPublicSSH())) return context.reject(['publickey']);
+  if (context.signature && context.blob && allowed.verify(context.blob, context.signature, context.hashAlgo) !== true) return context.reject(['publickey']);
+  context.accept();
+}
+
+interface Running {
+  child: ChildProcess;
+  exited: Promise<void>;
+}
+
+/** Signals the whole process group: the shell's children (docker logs, sudo, ...) must go with it. */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    child.kill(signal);
+  }
+}
+
+function stop(running: Running): Promise<void> {
+  killGroup(running.child, 'SIGTERM');
+  const hard = setTimeout(() => killGroup(running.child, 'SIGKILL'), KILL_GRACE_MS);
+  return running.exited.finally(() => clearTimeout(hard));
+}
+
+async function drained(stream: Writable): Promise<void> {
+  if (stream.writableLength > 0 && !stream.destroyed) await once(stream, 'drain');
+}
+
+/** exit-signal carries only the signal names RFC 4254 lists; others are reported the way a shell would, as 128+n. */
+function sendExitSignal(channel: ServerChannel, signal: NodeJS.Signals): void {
+  try {
+    channel.exit(signal, false, '');
+  } catch {
+    channel.exit(128 + (constants.signals[signal] ?? 0));
+  }
+}
+
+interface HostServerOptions {
+  root: string;
+  host: HostState;
+  hostKey: string;
+  clientKey: ParsedKey;
+}
+
+class HostServer {
+  readonly server: InstanceType<typeof Server>;
+  private readonly connections = new Set<Connection>();
+  private readonly running = new Set<Running>();
+
+  constructor(private readonly options: HostServerOptions) {
+    this.server = new Server({ hostKeys: [options.hostKey] }, (client) => this.accept(client));
+  }
+
+  private accept(client: Connection): void {
+    this.connections.add(client);
+    const mine = new Set<Running>();
+    client.on('authentication', (context) => authenticate(context, this.options.clientKey));
+    client.on('ready', () => {
+      client.on('session', (acceptSession) => {
+        const session = acceptSession();
+        session.on('exec', (accept, _reject, info) => mine.add(this.exec(accept(), info.command, mine)));
+        session.on('pty', (_accept, reject) => reject?.());
+        session.on('env', (_accept, reject) => reject?.());
+        session.on('shell', (_accept, reject) => reject());
+        session.on('sftp', (_accept, reject) => reject());
+        session.on('subsystem', (_accept, reject) => reject());
+      });
+    });
+    // Probes drop connections mid-command (timeouts, a closed test worker); that must not take the lab down.
+    client.on('error', () => undefined);
+    client.on('close', () => {
+      this.connections.delete(client);
+      for (const running of mine) void stop(running);
+    });
+  }
+
+  private environment(): NodeJS.ProcessEnv {
+    const { root, host } = this.options;
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    // The lab process may carry loaders (tsx) in NODE_OPTIONS; a host's shell would not, and the stand-ins must start fast.
+    delete env.NODE_OPTIONS;
+    return {
+      ...env,
+      PATH: `${paths.bin(root)}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+      LAB_ROOT: root,
+      LAB_HOST_ID: host.id,
+      HOME: paths.host(root, host.id),
+      USER,
+      LOGNAME: USER,
+    };
+  }
+
+  private exec(channel: ServerChannel, command: string, mine: Set<Running>): Running {
+    const child = spawn('bash', ['-c', command], { cwd: paths.host(this.options.root, this.options.host.id), env: this.environment(), detached: true, stdio: 'pipe' });
+    const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    const running: Running = { child, exited };
+    this.running.add(running);
+    channel.on('error', () => undefined);
+    child.stdin.on('error', () => undefined);
+    child.stdout.pipe(channel, { end: false });
+    child.stderr.pipe(channel.stderr, { end: false });
+    channel.pipe(child.stdin);
+    channel.once('close', () => void stop(running));
+    child.once('error', (error) => {
+      channel.stderr.write(`lab ssh: cannot start bash: ${error.message}\n`);
+      channel.exit(127);
+      channel.end();
+    });
+    child.once('close', (code, signal) => {
+      this.running.delete(running);
+      mine.delete(running);
+      void this.finish(channel, code, signal);
+    });
+    return running;
+  }
+
+  /** Exit status goes out only after the output, so the client sees every byte before the command's end. */
+  private async finish(channel: ServerChannel, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+    if (channel.destroyed) return;
+    await Promise.race([Promise.all([drained(channel), drained(channel.stderr)]), once(channel, 'close')]).catch(() => undefined);
+    if (channel.destroyed) return;
+    if (signal) sendExitSignal(channel, signal);
+    else channel.exit(code ?? 0);
+    channel.end();
+  }
+
+  async listen(): Promise<{ host: string; port: number }> {
+    const tryListen = (ip: string) =>
+      new Promise<AddressInfo>((resolve, reject) => {
+        this.server.once('error', reject);
+        this.server.listen(0, ip, () => {
+          this.server.off('error', reject);
+          resolve(this.server.address() as AddressInfo);
+        });
+      });
+    try {
+      const address = await tryListen(this.options.host.ip);
+      return { host: address.address, port: address.port };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL') throw error;
+      const address = await tryListen('127.0.0.1');
+      return { host: address.address, port: address.port };
+    }
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const client of this.connections) client.end();
+    await Promise.all([...this.running].map(stop));
+    await closed;
+  }
+}
+
+function writeClientKey(sshDir: string): { file: string; key: ParsedKey } {
+  const pair = utils.generateKeyPairSync('ed25519', { comment: `${USER}@kasm-lab` });
+  const file = join(sshDir, 'id_ed25519');
+  writeFileSync(file, pair.private, { mode: 0o600 });
+  writeFileSync(`${file}.pub`, `${pair.public}\n`, { mode: 0o644 });
+  return { file, key: parsedKey(pair.public) };
+}
+
+export async function startSshHosts(opts: { root: string; hosts: HostState[] }): Promise<SshHostsHandle> {
+  const sshDir = paths.ssh(opts.root);
+  mkdirSync(sshDir, { recursive: true, mode: 0o700 });
+  const client = writeClientKey(sshDir);
+  const servers: HostServer[] = [];
+  const hosts: SshHostsHandle['hosts'] = [];
+  const knownHosts: string[] = [];
+  const close = async () => {
+    await Promise.all(servers.map((server) => server.close()));
+  };
+  try {
+    for (const host of opts.hosts) {
+      mkdirSync(paths.host(opts.root, host.id), { recursive: true });
+      const pair = utils.generateKeyPairSync('ed25519');
+      const hostKey = parsedKey(pair.public);
+      const server = new HostServer({ root: opts.root, host, hostKey: pair.private, clientKey: client.key });
+      servers.push(server);
+      const address = await server.listen();
+      const hostFile = paths.hostFile(opts.root, host.id);
+      writeJson(hostFile, { ...(existsSync(hostFile) ? readJson<HostState>(hostFile) : host), sshPort: address.port });
+      hosts.push({ id: host.id, host: address.host, port: address.port, fingerprint: fingerprint(hostKey) });
+      knownHosts.push(`[${address.host}]:${address.port} ${hostKey.type} ${hostKey.getPublicSSH().toString('base64')}`);
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  const knownHostsFile = join(sshDir, 'known_hosts');
+  writeFileSync(knownHostsFile, `${knownHosts.join('\n')}\n`, { mode: 0o644 });
+  return { clientKeyFile: client.file, knownHostsFile, user: USER, hosts, close };
+}
