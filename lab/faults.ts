@@ -1,0 +1,49 @@
+// Fault injection: each fault breaks one hop the way the troubleshooting guide describes it happening in the field.
+import { EventEmitter } from 'node:events';
+import { paths, writeJson } from './state.ts';
+
+export const FAULTS = {
+  'api-down': 'kasm_api has stopped: its container exited and nothing listens on its port (the WebApp proxy answers 502)',
+} as const satisfies Record<string, string>;
+
+export type FaultName = keyof typeof FAULTS;
+
+export class UnknownFaultError extends Error {
+  readonly code = 'LAB_UNKNOWN_FAULT';
+  constructor(readonly names: string[]) {
+    super(`Unknown lab fault${names.length > 1 ? 's' : ''} ${names.map((n) => `"${n}"`).join(', ')}; known: ${Object.keys(FAULTS).join(', ')}`);
+  }
+}
+
+export function parseFaults(list: string | string[] | undefined): FaultName[] {
+  const names = (Array.isArray(list) ? list : (list ?? '').split(',')).map((n) => n.trim()).filter(Boolean);
+  const unknown = names.filter((name) => !(name in FAULTS));
+  if (unknown.length) throw new UnknownFaultError(unknown);
+  return [...new Set(names)] as FaultName[];
+}
+
+/** The active faults; components read them per request, and listeners react when the set changes. */
+export class Faults extends EventEmitter<{ change: [active: ReadonlySet<FaultName>, previous: ReadonlySet<FaultName>] }> {
+  #active = new Set<FaultName>();
+
+  constructor(private readonly root: string) {
+    super();
+    writeJson(paths.faults(root), []);
+  }
+
+  has(name: FaultName): boolean {
+    return this.#active.has(name);
+  }
+
+  get active(): ReadonlySet<FaultName> {
+    return this.#active;
+  }
+
+  set(list: string | string[] | undefined): void {
+    const next = new Set(parseFaults(list));
+    const previous = this.#active;
+    this.#active = next;
+    writeJson(paths.faults(this.root), [...next]);
+    this.emit('change', next, previous);
+  }
+}

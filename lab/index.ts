@@ -1,0 +1,274 @@
+// The embedded Kasm lab: one process, one temp folder, every server on 127.0.0.0/8.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import selfsigned from 'selfsigned';
+import { Faults } from './faults.ts';
+import { installHostCommands } from './host/install.ts';
+import { hex32, KasmApi, newUser, type LabAgent, type LabImage, type LabSession, type LabZone, type LaunchedContainer, type SessionLauncher } from './kasm-api.ts';
+import { startKasmVnc, type KasmVncHandle } from './kasmvnc.ts';
+import { startAgentProxy, startEntry, startWebappProxy, type Listening, type SessionRoute, type Tls } from './proxy.ts';
+import { startSshHosts, type SshHostsHandle } from './ssh.ts';
+import { ContainerLog, createContainer, paths, updateContainer, writeJson, type ContainerState, type HostState, type Role } from './state.ts';
+
+export interface LabOptions {
+  webapps?: number;
+  agents?: number;
+  /** Zones; agents are spread over them in turn. */
+  zones?: number;
+  faults?: string | string[];
+  /** Keep the temp folder after stop (for inspecting logs). */
+  keep?: boolean;
+}
+
+export interface Lab {
+  root: string;
+  url: string;
+  /** KASM_* variables that point the suite at this lab (secrets included: never print them). */
+  env: Record<string, string>;
+  envFile: string;
+  faults: Faults;
+  hosts: HostState[];
+  api: KasmApi;
+  ssh: SshHostsHandle;
+  stop(): Promise<void>;
+}
+
+const PRIMARY_HOST = 'kasm.localhost';
+const KASM_VERSION = '1.16.0';
+const XVNC_BANNER = 'Xvnc KasmVNC 1.3.2.b2a3e4e3e4c7d8f9a0b1c2d3e4f5a6b7c8d9e0f1 - built Jun 12 2024 09:41:27';
+
+async function bindable(ip: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(0, ip, () => probe.close(() => resolve(true)));
+  });
+}
+
+async function makeTls(ips: string[]): Promise<Tls> {
+  const pems = await selfsigned.generate([{ name: 'commonName', value: PRIMARY_HOST }], {
+    keyType: 'ec',
+    algorithm: 'sha256',
+    extensions: [
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 2, value: PRIMARY_HOST },
+          { type: 2, value: `*.${PRIMARY_HOST}` },
+          { type: 2, value: 'localhost' },
+          ...[...new Set(['127.0.0.1', ...ips])].map((ip) => ({ type: 7 as const, ip })),
+        ],
+      },
+    ],
+  });
+  return { key: pems.private, cert: pems.cert };
+}
+
+const shortId = () => randomBytes(6).toString('hex');
+const since = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
+
+function baseContainer(name: string, image: string, command: string, ports: string, health: ContainerState['health'], createdMinutesAgo: number): ContainerState {
+  const id = shortId();
+  return { id, name, image, command, created: since(createdMinutesAgo), state: 'running', health, startedAt: since(createdMinutesAgo), ports, hostname: id, env: {} };
+}
+
+function roleContainers(role: Role, proxyPort: number): ContainerState[] {
+  const proxy = baseContainer('kasm_proxy', `kasmweb/proxy:${KASM_VERSION}`, '/docker-entrypoint.sh nginx -g "daemon off;"', `80/tcp, 0.0.0.0:${proxyPort}->443/tcp, :::${proxyPort}->443/tcp`, null, 8_640);
+  if (role === 'agent') {
+    return [proxy, baseContainer('kasm_agent', `kasmweb/agent:${KASM_VERSION}`, "/bin/sh -c '/usr/bin/kasm_agent'", '4444/tcp', 'healthy', 8_640)];
+  }
+  return [
+    proxy,
+    baseContainer('kasm_api', `kasmweb/api:${KASM_VERSION}`, "/bin/sh -c 'python3 /src/api_server/api_server.py'", '8080/tcp', null, 8_640),
+    baseContainer('kasm_manager', `kasmweb/manager:${KASM_VERSION}`, "/bin/sh -c '/usr/bin/kasm_server.so --enable-manager-api'", '8181/tcp', 'healthy', 8_640),
+    baseContainer('kasm_share', `kasmweb/share:${KASM_VERSION}`, "/bin/sh -c '/usr/bin/kasm_share.so'", '8182/tcp', 'healthy', 8_640),
+  ];
+}
+
+interface HostRuntime {
+  state: HostState;
+  logs: Map<string, ContainerLog>;
+}
+
+export async function startLab(options: LabOptions = {}): Promise<Lab> {
+  const root = mkdtempSync(join(tmpdir(), 'kasm-lab-'));
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const fn of stops.reverse()) await fn().catch(() => undefined);
+    if (!options.keep) rmSync(root, { recursive: true, force: true });
+  };
+  try {
+    return await build(root, options, stops, stop);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+async function build(root: string, options: LabOptions, stops: Array<() => Promise<void>>, stop: () => Promise<void>): Promise<Lab> {
+  const faults = new Faults(root);
+  faults.set(options.faults);
+  const separateIps = await bindable('127.0.10.1');
+  const ipFor = (role: Role, n: number) => (separateIps ? `127.0.${role === 'webapp' ? 10 : 20}.${n}` : '127.0.0.1');
+  const roles: Array<[Role, number]> = [
+    ...Array.from({ length: options.webapps ?? 1 }, (_, i) => ['webapp', i + 1] as [Role, number]),
+    ...Array.from({ length: options.agents ?? 1 }, (_, i) => ['agent', i + 1] as [Role, number]),
+  ];
+  const tls = await makeTls(roles.map(([role, n]) => ipFor(role, n)));
+  await installHostCommands(root);
+
+  const hosts: HostRuntime[] = roles.map(([role, n]) => ({
+    state: { id: `${role}-${n}`, role, hostname: `kasm-${role}-${n}`, ip: ipFor(role, n), proxyPort: 0, proxyListening: true, sshPort: 0, firewall: { ufw: 'inactive', blockedPorts: [] } },
+    logs: new Map(),
+  }));
+  const webapps = hosts.filter((h) => h.state.role === 'webapp');
+  const agentHosts = hosts.filter((h) => h.state.role === 'agent');
+
+  const apiKey = randomBytes(6).toString('hex');
+  const apiSecret = randomBytes(24).toString('base64url');
+  const user = newUser('synthetic@kasm.local');
+  const image: LabImage = {
+    image_id: hex32(),
+    name: `kasmweb/ubuntu-jammy-desktop:${KASM_VERSION}`,
+    friendly_name: 'Ubuntu Jammy',
+    description: 'Ubuntu Jammy desktop',
+    enabled: true,
+    cores: 2,
+    memory: 2_768_000_000,
+    image_src: 'img/thumbnails/ubuntu.png',
+    run_config: '{"hostname":"kasm"}',
+    exec_config: '{}',
+    volume_mappings: {},
+    restrict_to_zone: false,
+    zone_id: null,
+    server_id: null,
+    categories: ['Desktop'],
+  };
+  const zones: LabZone[] = Array.from({ length: options.zones ?? 1 }, (_, i) => ({
+    zone_id: hex32(),
+    zone_name: i === 0 ? 'default' : `zone-${i + 1}`,
+    allow_origin_domain: '$request_host$',
+    upstream_auth_address: '',
+    load_balancing_strategy: 'least_load',
+    search_alternate_zones: true,
+    prioritize_static_agents: true,
+    proxy_connections: true,
+    proxy_hostname: '$request_host$',
+    proxy_path: 'desktop',
+    proxy_port: 0,
+  }));
+
+  const routes = new Map<string, SessionRoute>();
+  const vncs = new Map<string, KasmVncHandle>();
+  const launcher: SessionLauncher = {
+    async launch(session: LabSession, _image: LabImage, agent: LabAgent): Promise<LaunchedContainer> {
+      const container = baseContainer(`${session.user.username.replace(/[^a-zA-Z0-9.]/g, '').slice(0, 12)}_${session.kasmId.slice(0, 8)}`, session.image.name, '/dockerstartup/kasm_default_profile.sh /dockerstartup/vnc_startup.sh /dockerstartup/kasm_startup.sh --wait', '4901/tcp, 5901/tcp, 6901/tcp', null, 0);
+      const vncPassword = randomBytes(18).toString('base64url');
+      container.env = { ...JSON.parse(session.image.run_config || '{}').environment, HOME: '/home/kasm-user', DISPLAY: ':1', VNC_PW: vncPassword, KASM_ID: session.kasmId };
+      container.xvncVersion = XVNC_BANNER;
+      const log = createContainer(root, agent.hostId, container);
+      const logFile = join(paths.container(root, agent.hostId, container.name), 'root', 'home', 'kasm-user', '.vnc', `${container.hostname}:1.log`);
+      mkdirSync(join(logFile, '..'), { recursive: true });
+      log.write(' ------------------ Xvnc started ------------------');
+      const vnc = await startKasmVnc({ host: hosts.find((h) => h.state.id === agent.hostId)!.state.ip, tls, password: vncPassword, logFile, faults: () => faults.active, desktop: { width: 1024, height: 640, label: session.image.friendly_name } });
+      vncs.set(session.kasmId, vnc);
+      routes.set(session.kasmId, { host: hosts.find((h) => h.state.id === agent.hostId)!.state.ip, port: vnc.port });
+      return { containerName: container.name, containerId: container.id, hostname: container.hostname, containerIp: `172.18.0.${10 + routes.size}`, vncPort: vnc.port, vncPassword };
+    },
+    async destroy(session: LabSession): Promise<void> {
+      routes.delete(session.kasmId);
+      await vncs.get(session.kasmId)?.close();
+      vncs.delete(session.kasmId);
+      if (session.container) rmSync(paths.container(root, session.agent.hostId, session.container.containerName), { recursive: true, force: true });
+    },
+  };
+
+  for (const host of hosts) {
+    mkdirSync(paths.containers(root, host.state.id), { recursive: true });
+    writeJson(paths.hostFile(root, host.state.id), host.state);
+  }
+
+  const apis: KasmApi[] = [];
+  const agents: LabAgent[] = [];
+  const webappProxies: Listening[] = [];
+  for (const host of webapps) {
+    const containers = roleContainers('webapp', 0);
+    for (const c of containers) host.logs.set(c.name, createContainer(root, host.state.id, c));
+    const api = new KasmApi({ host: host.state.ip, apiKey, apiSecret, users: [user], images: [image], zones, agents, launcher, log: host.logs.get('kasm_api')!, faults, proxyContainerIp: '172.18.0.9' });
+    await api.listen();
+    stops.push(() => api.stop());
+    apis.push(api);
+    const proxy = await startWebappProxy({ host: host.state.ip, tls, log: host.logs.get('kasm_proxy')!, apiUrl: () => new URL(`http://${host.state.ip}:${api.port}`), faults });
+    stops.push(() => proxy.close());
+    webappProxies.push(proxy);
+    host.state.proxyPort = proxy.port;
+  }
+  for (const zone of zones) zone.upstream_auth_address = `${webapps[0]!.state.ip}:${webapps[0]!.state.proxyPort}`;
+
+  for (const [index, host] of agentHosts.entries()) {
+    const zone = zones[index % zones.length]!;
+    const containers = roleContainers('agent', 0);
+    for (const c of containers) host.logs.set(c.name, createContainer(root, host.state.id, c));
+    const proxy = await startAgentProxy({ host: host.state.ip, tls, log: host.logs.get('kasm_proxy')!, upstreamAuthAddress: () => zone.upstream_auth_address, route: (kasmId) => routes.get(kasmId), faults });
+    stops.push(() => proxy.close());
+    host.state.proxyPort = proxy.port;
+    agents.push({ agent_id: hex32(), server_id: hex32(), hostname: host.state.ip, port: proxy.port, hostId: host.state.id, zone_id: zone.zone_id, enabled: true });
+  }
+
+  for (const host of hosts) {
+    updateContainer(root, host.state.id, 'kasm_proxy', { ports: `80/tcp, 0.0.0.0:${host.state.proxyPort}->443/tcp, :::${host.state.proxyPort}->443/tcp` });
+  }
+
+  const entry = await startEntry({ host: '127.0.0.1', tls, webapps: () => webapps.map((h) => ({ host: h.state.ip, port: h.state.proxyPort })), faults });
+  stops.push(() => entry.close());
+  stops.push(async () => {
+    for (const api of apis) await api.destroyAll().catch(() => undefined);
+  });
+
+  for (const host of hosts) writeJson(paths.hostFile(root, host.state.id), host.state);
+  const ssh = await startSshHosts({ root, hosts: hosts.map((h) => h.state) });
+  stops.push(() => ssh.close());
+  for (const host of hosts) host.state.sshPort = ssh.hosts.find((h) => h.id === host.state.id)!.port;
+
+  const applyFaults = async () => {
+    const apiDown = faults.has('api-down');
+    for (const [index, host] of webapps.entries()) {
+      const api = apis[index]!;
+      if (apiDown && api.listening) {
+        await api.stop();
+        updateContainer(root, host.state.id, 'kasm_api', { state: 'exited' });
+      } else if (!apiDown && !api.listening) {
+        await api.listen();
+        updateContainer(root, host.state.id, 'kasm_api', { state: 'running', startedAt: new Date().toISOString() });
+      }
+    }
+  };
+  faults.on('change', () => void applyFaults());
+  await applyFaults();
+
+  const url = `https://${PRIMARY_HOST}:${entry.port}`;
+  const target = (role: Role) => ssh.hosts.filter((h) => hosts.find((x) => x.state.id === h.id)!.state.role === role).map((h) => `${ssh.user}@${h.host}:${h.port}`).join(',');
+  const env: Record<string, string> = {
+    KASM_URL: url,
+    KASM_API_KEY: apiKey,
+    KASM_API_SECRET: apiSecret,
+    KASM_USER: user.username,
+    KASM_USER_PASSWORD: user.password,
+    KASM_WORKSPACE: image.friendly_name,
+    KASM_INSECURE_TLS: 'true',
+    KASM_SSH_WEBAPP: target('webapp'),
+    KASM_SSH_AGENTS: target('agent'),
+    KASM_SSH_KEY_FILE: ssh.clientKeyFile,
+    KASM_SSH_KNOWN_HOSTS: ssh.knownHostsFile,
+    KASM_SSH_SUDO: 'true',
+    KASM_LAB_ROOT: root,
+  };
+  const envFile = join(root, 'lab.env');
+  writeFileSync(envFile, `${Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n')}\n`, { mode: 0o600 });
+  writeJson(paths.lab(root), { root, url, hosts: hosts.map((h) => h.state) });
+
+  return { root, url, env, envFile, faults, hosts: hosts.map((h) => h.state), api: apis[0]!, ssh, stop };
+}

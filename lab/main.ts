@@ -1,0 +1,55 @@
+// `npm run lab`: start the embedded lab and keep it up until Ctrl-C.
+import { parseArgs } from 'node:util';
+import { FAULTS } from './faults.ts';
+import { startLab } from './index.ts';
+
+const SECRET = /SECRET|PASSWORD/;
+
+const { values } = parseArgs({
+  options: {
+    faults: { type: 'string', default: process.env.KASM_LAB_FAULTS ?? '' },
+    webapps: { type: 'string', default: process.env.KASM_LAB_WEBAPPS ?? '1' },
+    agents: { type: 'string', default: process.env.KASM_LAB_AGENTS ?? '1' },
+    zones: { type: 'string', default: process.env.KASM_LAB_ZONES ?? '1' },
+    keep: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (values.help) {
+  console.log(`npm run lab -- [--faults a,b] [--webapps N] [--agents N] [--zones N] [--keep]\n\nFaults:\n${Object.entries(FAULTS).map(([name, what]) => `  ${name.padEnd(28)} ${what}`).join('\n')}`);
+  process.exit(0);
+}
+
+const count = (name: string, value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 50) {
+    console.error(`lab: --${name} must be a whole number from 1 to 50, got "${value}"`);
+    process.exit(2);
+  }
+  return n;
+};
+
+try {
+  const lab = await startLab({ faults: values.faults, webapps: count('webapps', values.webapps), agents: count('agents', values.agents), zones: count('zones', values.zones), keep: values.keep });
+  console.log(`Kasm lab is up (state in ${lab.root})`);
+  console.log(`  Web app:      ${lab.url}`);
+  for (const host of lab.hosts) {
+    console.log(`  ${host.id.padEnd(12)}  kasm_proxy https://${host.ip}:${host.proxyPort}   ssh ${lab.ssh.user}@${host.ip} -p ${host.sshPort} -i ${lab.ssh.clientKeyFile} -o UserKnownHostsFile=${lab.ssh.knownHostsFile}`);
+  }
+  console.log(`  Faults:       ${[...lab.faults.active].join(', ') || 'none'}`);
+  console.log(`\nEnvironment (${lab.envFile}; secrets are only in the file):`);
+  for (const [key, value] of Object.entries(lab.env)) console.log(`  ${key}=${SECRET.test(key) ? '<in the file>' : value}`);
+  console.log('\nRun the suite against it:  set -a; . ' + lab.envFile + '; set +a; KASM_ENV=lab npx playwright test\nCtrl-C stops the lab.');
+  let stopping = false;
+  const shutdown = () => {
+    if (stopping) return;
+    stopping = true;
+    void lab.stop().then(() => process.exit(0));
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+} catch (error) {
+  console.error(`lab: could not start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(2);
+}
