@@ -20,7 +20,7 @@ const { config, browser } = settings();
 export default defineConfig({
   testDir: 'tests',
   testMatch: '*.spec.ts',
-  outputDir: 'test-results',
+  outputDir: process.env.KASM_OUTPUT_DIR ?? 'test-results',
   fullyParallel: true,
   forbidOnly: Boolean(process.env.CI),
   timeout: config.timeouts.check,

@@ -1,0 +1,89 @@
+// Runs the suite against one lab per row of the fault matrix and compares reports/diagnosis.json with the row.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { projectRoot } from '../../helpers/config.ts';
+import type { Diagnosis } from '../../helpers/diagnosis/finding.ts';
+import { FAULTS } from '../../lab/faults.ts';
+import { startLab, type Lab } from '../../lab/index.ts';
+import { FAULT_MATRIX } from './fault-matrix.ts';
+
+interface Run {
+  code: number | null;
+  output: string;
+  diagnosis: Diagnosis | undefined;
+  dir: string;
+}
+
+function runSuite(lab: Lab, dir: string): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(join(projectRoot, 'node_modules/.bin/playwright'), ['test'], {
+      cwd: projectRoot,
+      env: { ...process.env, ...lab.env, KASM_ENV: 'lab', KASM_REPORTS_DIR: join(dir, 'reports'), KASM_OUTPUT_DIR: join(dir, 'test-results'), FORCE_COLOR: '0' },
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 170_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const file = join(dir, 'reports', 'diagnosis.json');
+      resolve({ code, output, dir, diagnosis: existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Diagnosis) : undefined });
+    });
+  });
+}
+
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+describe('fault matrix', { concurrency: false }, () => {
+  let lab: Lab;
+  const work = mkdtempSync(join(tmpdir(), 'kasm-matrix-'));
+
+  before(async () => {
+    lab = await startLab();
+  });
+  after(async () => {
+    await lab?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('has a row for every lab fault', () => {
+    assert.deepEqual(FAULT_MATRIX.map((r) => r.fault).filter(Boolean).sort(), Object.keys(FAULTS).sort());
+  });
+
+  for (const row of FAULT_MATRIX) {
+    it(`${row.fault ?? 'healthy lab'}: ${row.failing.length ? `${row.failing.join(', ')} fail, faulty hop ${row.faultyHop}` : 'nothing fails'}`, { timeout: 180_000 }, async () => {
+      lab.faults.set(row.fault ? [row.fault] : []);
+      const dir = join(work, row.fault ?? 'healthy');
+      const run = await runSuite(lab, dir);
+      const context = `\n--- suite output ---\n${run.output.slice(-6000)}`;
+      assert.ok(run.diagnosis, `no diagnosis.json written${context}`);
+      const failing = run.diagnosis.findings.filter((f) => f.status === 'fail');
+      assert.deepEqual(failing.map((f) => f.check).sort(), [...row.failing].sort(), context);
+      assert.equal(run.diagnosis.faultyHop, row.faultyHop, context);
+      assert.equal(run.diagnosis.verdict, row.failing.length ? 'broken' : 'healthy', context);
+      assert.equal(run.code, row.failing.length ? 1 : 0, context);
+      for (const finding of failing) {
+        assert.ok(finding.summary.length > 20, `${finding.check}: the summary must say what failed`);
+        assert.ok(finding.remediation.length > 20, `${finding.check}: the finding must say what to do`);
+      }
+      const blocked = run.diagnosis.findings.filter((f) => f.status === 'skip' && f.blockedBy);
+      for (const finding of blocked) assert.match(finding.summary, /^blocked by /);
+      const secrets = [lab.env.KASM_API_SECRET!, lab.env.KASM_USER_PASSWORD!];
+      for (const file of filesUnder(dir)) {
+        const text = readFileSync(file, 'latin1');
+        for (const secret of secrets) assert.ok(!text.includes(secret), `a secret leaked into ${file}`);
+      }
+      assert.equal([...lab.api.sessions.values()].filter((s) => s.status !== 'stopped').length, 0, 'the suite left sessions behind');
+    });
+  }
+});
