@@ -22,6 +22,7 @@ export default defineConfig({
   testMatch: '*.spec.ts',
   outputDir: process.env.KASM_OUTPUT_DIR ?? 'test-results',
   fullyParallel: true,
+  workers: config.workers,
   forbidOnly: Boolean(process.env.CI),
   timeout: config.timeouts.check,
   globalSetup: './helpers/global-setup.ts',
@@ -36,6 +37,8 @@ export default defineConfig({
     // Traces and HARs carry cookies and tokens; evidence is attached redacted by the checks instead.
     trace: 'off',
     screenshot: 'only-on-failure',
-    launchOptions: { executablePath: browser.executablePath, args: browser.args },
+    // Site isolation off: the session iframe (another port or zone host) stays in the page's process, so the
+    // page's DevTools session sees its requests, cookies and WebSocket handshake.
+    launchOptions: { executablePath: browser.executablePath, args: [...browser.args, '--disable-site-isolation-trials', '--disable-features=IsolateOrigins,site-per-process'] },
   },
 });

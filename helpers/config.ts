@@ -33,6 +33,9 @@ const EXAMPLES: Record<string, string> = {
   KASM_INSECURE_TLS: 'KASM_INSECURE_TLS=false',
   KASM_BROWSER_PATH: 'KASM_BROWSER_PATH=/usr/bin/chromium',
   KASM_LAB_FAULTS: 'KASM_LAB_FAULTS=api-down',
+  KASM_ZONE_HOSTS: 'KASM_ZONE_HOSTS=eu.kasm.example.com,us.kasm.example.com',
+  KASM_WEBSOCKET_HOLD_MS: 'KASM_WEBSOCKET_HOLD_MS=30000',
+  KASM_UI_WORKSPACE_SELECTOR: 'KASM_UI_WORKSPACE_SELECTOR=text="{workspace}"',
 };
 
 const exampleFor = (variable: string) =>
@@ -167,6 +170,29 @@ const schema = z
     KASM_TIMEOUT_FIRST_FRAME_MS: millis(20_000),
     KASM_TIMEOUT_SSH_MS: millis(10_000),
     KASM_TIMEOUT_CHECK_MS: millis(180_000),
+    KASM_WEBSOCKET_HOLD_MS: millis(30_000),
+    KASM_WORKERS: z
+      .string()
+      .default('4')
+      .refine((value) => /^[1-9]\d?$/.test(value), 'must be a whole number from 1 to 99')
+      .transform(Number),
+    KASM_ZONE_HOSTS: z
+      .string()
+      .optional()
+      .transform((value, ctx) => {
+        const hosts = (value ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+        for (const host of hosts) {
+          if (!/^[a-z0-9.-]+$/.test(host)) ctx.addIssue({ code: 'custom', message: `"${host}" is not a host name` });
+        }
+        return hosts;
+      }),
+    KASM_UI_USERNAME_SELECTOR: z.string().default('#username'),
+    KASM_UI_PASSWORD_SELECTOR: z.string().default('#password'),
+    KASM_UI_SUBMIT_SELECTOR: z.string().default('#login-button'),
+    KASM_UI_WORKSPACE_SELECTOR: z
+      .string()
+      .default('text="{workspace}"')
+      .refine((value) => value.includes('{workspace}'), 'must contain {workspace}, replaced by the workspace name'),
     KASM_ALLOW_MUTATIONS: bool(false),
     KASM_BROWSER_PATH: optionalText,
     KASM_REPORTS_DIR: z.string().default('reports'),
@@ -224,6 +250,13 @@ export interface KasmConfig {
     sudo: boolean;
   };
   timeouts: { http: number; sessionStart: number; firstFrame: number; ssh: number; check: number };
+  /** Checks run in parallel in this many browsers. */
+  workers: number;
+  /** How long path.websocket-hold keeps the stream open. */
+  websocketHoldMs: number;
+  /** Zone host names users reach sessions at (besides what get_zones tells). */
+  zoneHosts: string[];
+  ui: { username: string; password: string; submit: string; workspace: string };
   allowMutations: boolean;
   browserPath: string | undefined;
   reportsDir: string;
@@ -270,6 +303,10 @@ function toConfig(env: Parsed): KasmConfig {
       ssh: env.KASM_TIMEOUT_SSH_MS,
       check: env.KASM_TIMEOUT_CHECK_MS,
     },
+    workers: env.KASM_WORKERS,
+    websocketHoldMs: env.KASM_WEBSOCKET_HOLD_MS,
+    zoneHosts: env.KASM_ZONE_HOSTS,
+    ui: { username: env.KASM_UI_USERNAME_SELECTOR, password: env.KASM_UI_PASSWORD_SELECTOR, submit: env.KASM_UI_SUBMIT_SELECTOR, workspace: env.KASM_UI_WORKSPACE_SELECTOR },
     allowMutations: env.KASM_ALLOW_MUTATIONS,
     browserPath: env.KASM_BROWSER_PATH,
     reportsDir: resolve(projectRoot, env.KASM_REPORTS_DIR),

@@ -1,11 +1,39 @@
 // Starts the embedded lab when the environment asks for it (KASM_LAB=embedded and no KASM_URL), exports its
 // variables to the workers, and stops it when the run ends.
 import type { FullConfig } from '@playwright/test';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, loadConfig, type KasmConfig } from './config.ts';
+import { KasmApiClient } from './kasm-api.ts';
+import { ledgerDir, sweepLeftovers } from './leftovers.ts';
+import { createDispatcher } from './net.ts';
+import { resolveIdentity } from './fixtures/session.ts';
+
+/** Destroys sessions an earlier run left behind, and says how many; never fails the run (the checks will). */
+async function cleanUp(config: KasmConfig): Promise<void> {
+  const dispatcher = createDispatcher({ insecureTls: config.tls.insecure, connectTimeoutMs: config.timeouts.http });
+  try {
+    const api = new KasmApiClient(config, dispatcher);
+    const { userId } = await resolveIdentity(api, config);
+    const swept = await sweepLeftovers(api, userId, ledgerDir(config), config.timeouts.check * 2);
+    const found = swept.destroyed.length + swept.failed.length;
+    if (found || swept.apiSearch) {
+      console.log(
+        `Cleanup: ${found ? `destroyed ${swept.destroyed.length} of ${found} session(s) left behind by an earlier run${swept.destroyed.length ? ` (${swept.destroyed.join(', ')})` : ''}` : 'no session left behind'}` +
+          `${swept.failed.length ? `; could not destroy ${swept.failed.map((f) => `${f.kasmId}: ${f.reason}`).join('; ')}` : ''}${swept.apiSearch ? `; ${swept.apiSearch}` : ''}`,
+      );
+    }
+  } catch {
+    // An unreachable or refusing API is what api.health and api.session-create report, with the evidence.
+  } finally {
+    await dispatcher.close();
+  }
+}
 
 export default async function globalSetup(_config: FullConfig): Promise<(() => Promise<void>) | undefined> {
   const config = loadConfig();
-  if (!config.labPending) return undefined;
+  if (!config.labPending) {
+    await cleanUp(loadConfig());
+    return undefined;
+  }
   const { startLab } = await import('../lab/index.ts');
   const lab = await startLab({
     faults: config.lab.faults,
@@ -27,6 +55,7 @@ export default async function globalSetup(_config: FullConfig): Promise<(() => P
     }
     throw error;
   }
+  await cleanUp(loadConfig());
   console.log(`Embedded Kasm lab at ${lab.url}${lab.faults.active.size ? ` with faults: ${[...lab.faults.active].join(', ')}` : ''}`);
   return () => lab.stop();
 }

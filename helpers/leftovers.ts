@@ -1,0 +1,95 @@
+// Sessions the suite created but could not destroy (Ctrl-C, a killed CI job) are found and destroyed by the next
+// run: a ledger entry per live session on this machine, and, on any machine, the synthetic user's sessions that
+// are older than any check could still be using.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { KasmConfig } from './config.ts';
+import { KasmApiError, type KasmApiClient } from './kasm-api.ts';
+
+interface LedgerEntry {
+  kasmId: string;
+  userId: string;
+  pid: number;
+  createdAt: string;
+}
+
+export function ledgerDir(config: Pick<KasmConfig, 'url'>, root = tmpdir()): string {
+  const id = createHash('sha256').update(config.url.origin).digest('hex').slice(0, 16);
+  return join(root, 'kasm-synthetics-sessions', id);
+}
+
+export function remember(dir: string, kasmId: string, userId: string): void {
+  mkdirSync(dir, { recursive: true });
+  const entry: LedgerEntry = { kasmId, userId, pid: process.pid, createdAt: new Date().toISOString() };
+  writeFileSync(join(dir, `${kasmId}.json`), JSON.stringify(entry));
+}
+
+export function forget(dir: string, kasmId: string): void {
+  rmSync(join(dir, `${kasmId}.json`), { force: true });
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+function orphans(dir: string): LedgerEntry[] {
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  return names.flatMap((name) => {
+    try {
+      const entry = JSON.parse(readFileSync(join(dir, name), 'utf8')) as LedgerEntry;
+      return alive(entry.pid) ? [] : [entry];
+    } catch {
+      rmSync(join(dir, name), { force: true });
+      return [];
+    }
+  });
+}
+
+/** Kasm prints dates as "2026-11-24 19:02:11.123" in UTC. */
+const kasmDate = (value: unknown) => (typeof value === 'string' ? Date.parse(`${value.replace(' ', 'T')}${/Z|[+-]\d\d:?\d\d$/.test(value) ? '' : 'Z'}`) : NaN);
+
+export interface SweepResult {
+  destroyed: string[];
+  failed: Array<{ kasmId: string; reason: string }>;
+  /** Why the API-side search did not run, when it did not. */
+  apiSearch?: string;
+}
+
+export async function sweepLeftovers(api: KasmApiClient, userId: string, dir: string, olderThanMs: number, now = Date.now()): Promise<SweepResult> {
+  const targets = new Map<string, string>(orphans(dir).map((e) => [e.kasmId, e.userId]));
+  const result: SweepResult = { destroyed: [], failed: [] };
+  try {
+    const { kasms = [] } = (await api.call<{ kasms?: Array<{ kasm_id: string; user_id: string; created_date?: string; start_date?: string }> }>('get_kasms')).body;
+    for (const kasm of kasms) {
+      const created = kasmDate(kasm.created_date ?? kasm.start_date);
+      if (kasm.user_id?.replaceAll('-', '') === userId.replaceAll('-', '') && now - created > olderThanMs) targets.set(kasm.kasm_id, kasm.user_id);
+    }
+  } catch (error) {
+    if (!(error instanceof KasmApiError)) throw error;
+    result.apiSearch = `get_kasms not usable (${error.code}): only this machine's ledger was swept`;
+  }
+  for (const [kasmId, owner] of targets) {
+    try {
+      await api.call('destroy_kasm', { user_id: owner, kasm_id: kasmId });
+      result.destroyed.push(kasmId);
+    } catch (error) {
+      // Kasm answers an error_message for a session that is already gone: nothing left to clean.
+      const gone = error instanceof KasmApiError && error.code === 'KASM_API_ERROR';
+      if (!gone) result.failed.push({ kasmId, reason: error instanceof Error ? error.message : String(error) });
+    }
+    forget(dir, kasmId);
+  }
+  return result;
+}

@@ -1,0 +1,67 @@
+import { check, test } from '../helpers/fixtures/index.ts';
+import { describeClose, holdWebSocket, probeUpgrade } from '../helpers/probes/websocket.ts';
+import type { OpenedDesktop } from '../helpers/fixtures/index.ts';
+
+function websockifyUrl(opened: OpenedDesktop, origin: URL): URL {
+  const fromBrowser = opened.socket()?.url;
+  return new URL(fromBrowser ?? `/desktop/${opened.kasmId}/vnc/websockify`, origin.href.replace(/^http/, 'ws'));
+}
+
+test('the /vnc/websockify WebSocket upgrades with 101 in the browser and from outside it', check('path.websocket-upgrade', ['@smoke']), async ({ check, desktop, config, dispatcher }) => {
+  const opened = await test.step('client: open a fresh session in a fresh incognito context', () => desktop.open());
+
+  const browser = await test.step('client: the browser\'s websockify handshake (DevTools)', async () => {
+    await opened.streamSettled();
+    const ws = opened.socket();
+    const result = { url: ws?.url.replace(/\?.*$/, ''), status: ws?.status, statusText: ws?.statusText, protocol: ws?.protocol, handshakeMs: ws?.handshakeMs, error: ws?.error, requestHeaders: ws?.requestHeaders, responseHeaders: ws?.responseHeaders, consoleErrors: opened.recorder.websocketConsoleErrors() };
+    await check.evidence('browser-handshake', result);
+    return { ...result, created: Boolean(ws) };
+  });
+
+  const probe = await test.step('path: an independent upgrade from outside the browser with the session cookies', async () => {
+    const url = websockifyUrl(opened, config.url);
+    const result = await probeUpgrade({ url, cookieHeader: await opened.cookieHeader(url), origin: config.url.origin, dispatcher, timeoutMs: config.timeouts.http });
+    await check.evidence('probe-handshake', { url: url.href.replace(/\?.*$/, ''), ...result });
+    return result;
+  });
+
+  const page = opened.vncHtml();
+  await check.evidence('timings', { page: page?.timings, upgradeMs: browser.handshakeMs ?? probe.timings.upgradeMs, firstFrameMs: opened.rfb.progress.firstUpdateAt && Math.round(opened.rfb.progress.firstUpdateAt - opened.openedAt) });
+
+  if (!probe.ok) {
+    const server = probe.headers.server ?? 'unknown';
+    if (probe.code === 'NOT_UPGRADED' && /KasmVNC/i.test(server)) {
+      check.fail({
+        summary: `the upgrade reached KasmVNC as a plain HTTP request (answered ${probe.status} by ${server}): something in front of Kasm dropped the Upgrade/Connection headers`,
+        remediation: 'On the load balancer / proxy in front of Kasm, forward WebSockets for /desktop/: pass Upgrade and Connection (e.g. nginx `proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade";` with HTTP/1.1), or turn off the L7 inspection that strips them.',
+      });
+    }
+    if (probe.code === 'NOT_UPGRADED') {
+      check.fail({ summary: `the websockify upgrade was answered ${probe.status} ${probe.statusText ?? ''} (server: ${server}) instead of 101, from outside the browser too: a device in the path refuses WebSocket upgrades`.replace(/\s+/g, ' ') });
+    }
+    check.fail({ summary: `the independent upgrade failed: ${probe.code}${probe.error ? ` ${probe.error}` : ''}${probe.code === 'NO_BANNER' ? ' (101 but no RFB banner)' : ''}` });
+  }
+  if (browser.status !== 101) {
+    check.fail({
+      summary: `the browser's websockify ${browser.created ? `was answered ${browser.status ?? 'nothing'}${browser.error ? ` (${browser.error})` : ''}` : 'was never opened'}, while the same upgrade from outside the browser got 101 and "${probe.banner}": a browser-only problem`,
+      remediation: 'Test in a fresh incognito window with extensions disabled; check client security software and the browser\'s proxy settings, which can break WebSockets while the path is fine.',
+      hop: 'client',
+    });
+  }
+  check.pass(`browser and probe both got 101 (subprotocol ${browser.protocol ?? probe.protocol ?? 'none'}), probe read "${probe.banner}"`);
+});
+
+test('the desktop stream stays open without being cut', check('path.websocket-hold'), async ({ check, desktop, config }) => {
+  const opened = await test.step('client: open a fresh session in a fresh incognito context', () => desktop.open());
+  await opened.streamSettled();
+  const url = websockifyUrl(opened, config.url);
+  const held = await test.step(`path: hold the desktop stream for ${config.websocketHoldMs} ms`, async () =>
+    holdWebSocket({ url, cookieHeader: await opened.cookieHeader(url), origin: config.url.origin, holdMs: config.websocketHoldMs, insecureTls: config.tls.insecure, connectTimeoutMs: config.timeouts.http }),
+  );
+  await check.evidence('hold', { url: url.href.replace(/\?.*$/, ''), holdMs: config.websocketHoldMs, ...held, close: describeClose(held.closeCode) });
+  if (held.openedAfterMs === undefined) check.fail({ summary: `the stream could not be opened to hold it: ${held.error ?? 'no 101'}` });
+  if (!held.ok) {
+    check.fail({ summary: `the stream was cut ${held.cutAfterMs} ms after it opened (of ${config.websocketHoldMs} ms), close code ${describeClose(held.closeCode)}, after ${held.bytes} bytes` });
+  }
+  check.pass(`held ${held.heldMs} ms, ${held.bytes} bytes, not cut`);
+});

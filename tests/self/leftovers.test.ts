@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parseConfig } from '../../helpers/config.ts';
+import { KasmApiClient } from '../../helpers/kasm-api.ts';
+import { forget, remember, sweepLeftovers } from '../../helpers/leftovers.ts';
+import { createDispatcher } from '../../helpers/net.ts';
+import { resolveIdentity } from '../../helpers/fixtures/session.ts';
+import { startLab, type Lab } from '../../lab/index.ts';
+
+describe('sessions left behind', () => {
+  let lab: Lab;
+  let api: KasmApiClient;
+  let userId: string;
+  let imageId: string;
+  const dispatcher = createDispatcher({ insecureTls: true, connectTimeoutMs: 5_000 });
+  const ledger = mkdtempSync(join(tmpdir(), 'kasm-ledger-'));
+  const live = () => [...lab.api.sessions.values()].filter((s) => s.status !== 'stopped').map((s) => s.kasmId);
+  const launch = async () => String((await api.call('request_kasm', { user_id: userId, image_id: imageId })).body.kasm_id);
+
+  before(async () => {
+    lab = await startLab();
+    const config = parseConfig({ ...lab.env, KASM_ENV: 'lab' });
+    api = new KasmApiClient(config, dispatcher);
+    ({ userId, imageId } = await resolveIdentity(api, config));
+  });
+  after(async () => {
+    await dispatcher.close();
+    await lab.stop();
+    rmSync(ledger, { recursive: true, force: true });
+  });
+
+  it('destroys what a dead run recorded in the ledger, and leaves a live run alone', async () => {
+    const orphan = await launch();
+    const ours = await launch();
+    remember(ledger, ours, userId);
+    writeFileSync(join(ledger, `${orphan}.json`), JSON.stringify({ kasmId: orphan, userId, pid: 2 ** 22 + 12345, createdAt: new Date().toISOString() }));
+    const swept = await sweepLeftovers(api, userId, ledger, 3_600_000);
+    assert.deepEqual(swept.destroyed, [orphan]);
+    assert.deepEqual(live(), [ours]);
+    assert.deepEqual(readdirSync(ledger), [`${ours}.json`]);
+    forget(ledger, ours);
+    await api.call('destroy_kasm', { user_id: userId, kasm_id: ours });
+  });
+
+  it("finds the synthetic user's stale sessions through get_kasms on a machine without the ledger", async () => {
+    const stale = await launch();
+    const fresh = await sweepLeftovers(api, userId, ledger, 3_600_000);
+    assert.deepEqual(fresh.destroyed, [], 'a session younger than the limit may belong to a run in progress');
+    const later = await sweepLeftovers(api, userId, ledger, 3_600_000, Date.now() + 2 * 3_600_000);
+    assert.deepEqual(later.destroyed, [stale]);
+    assert.deepEqual(live(), []);
+  });
+});
