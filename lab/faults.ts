@@ -4,6 +4,14 @@ import { paths, writeJson } from './state.ts';
 
 export const FAULTS = {
   'api-down': 'kasm_api has stopped: its container exited and nothing listens on its port (the WebApp proxy answers 502)',
+  'port-mismatch': "the zone's Proxy Port names a port where nothing listens (Kasm listens on 8443 inside, clients come in on 443), so the session URL points nowhere",
+  'duplicate-cookies': 'login also sets a stale session_token with Path=/desktop, so /desktop/ requests carry two session_token cookies and nginx forwards the stale one',
+  'cookie-blocked': 'login sets session_token with SameSite=None but without Secure, which Chromium refuses to store (SameSiteNoneInsecure); username is still set',
+  'zone-domain-not-subdomain': "the zone's Proxy Hostname is kasm-zone.localhost, not a sub-domain of kasm.localhost, so the session iframe is cross-site and gets no cookies",
+  'websocket-blocked': 'the load balancer refuses WebSocket upgrades to /websockify with a 403 page, as a security device in front of Kasm does',
+  'websocket-upgrade-stripped': 'the load balancer drops the Upgrade and Connection headers, so KasmVNC fails its websocket checks and answers 404',
+  'websocket-idle-cut': 'the load balancer cuts every WebSocket tunnel idleCutMs after its 101, without a close frame (an L7 idle or max-duration timeout)',
+  'no-resources': 'request_kasm answers 200 with error_message "No resources are available" and creates no session',
 } as const satisfies Record<string, string>;
 
 export type FaultName = keyof typeof FAULTS;

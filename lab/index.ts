@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import selfsigned from 'selfsigned';
 import { Faults } from './faults.ts';
 import { installHostCommands } from './host/install.ts';
-import { hex32, KasmApi, newUser, type LabAgent, type LabImage, type LabSession, type LabZone, type LaunchedContainer, type SessionLauncher } from './kasm-api.ts';
+import { hex32, KasmApi, newStore, newUser, type LabAgent, type LabImage, type LabSession, type LabZone, type LaunchedContainer, type SessionLauncher } from './kasm-api.ts';
 import { startKasmVnc, type KasmVncHandle } from './kasmvnc.ts';
 import { startAgentProxy, startEntry, startWebappProxy, type Listening, type SessionRoute, type Tls } from './proxy.ts';
 import { startSshHosts, type SshHostsHandle } from './ssh.ts';
@@ -21,6 +21,8 @@ export interface LabOptions {
   faults?: string | string[];
   /** Keep the temp folder after stop (for inspecting logs). */
   keep?: boolean;
+  /** How long the websocket-idle-cut fault lets a tunnel live after its 101; default KASM_LAB_IDLE_CUT_MS, else 2000. */
+  idleCutMs?: number;
 }
 
 export interface Lab {
@@ -37,6 +39,8 @@ export interface Lab {
 }
 
 const PRIMARY_HOST = 'kasm.localhost';
+/** Another site than PRIMARY_HOST (not a sub-domain of it) that still resolves to loopback in Chromium. */
+export const FOREIGN_ZONE_HOST = 'kasm-zone.localhost';
 const KASM_VERSION = '1.16.0';
 const XVNC_BANNER = 'Xvnc KasmVNC 1.3.2.b2a3e4e3e4c7d8f9a0b1c2d3e4f5a6b7c8d9e0f1 - built Jun 12 2024 09:41:27';
 
@@ -46,6 +50,25 @@ async function bindable(ip: string): Promise<boolean> {
     probe.once('error', () => resolve(false));
     probe.listen(0, ip, () => probe.close(() => resolve(true)));
   });
+}
+
+/** A port on 127.0.0.1 that was free a moment ago and that no lab server takes. */
+async function unusedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+function idleCutMs(option: number | undefined): number {
+  const given = option ?? process.env.KASM_LAB_IDLE_CUT_MS ?? '';
+  const value = given === '' ? 2_000 : Number(given);
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`idleCutMs (KASM_LAB_IDLE_CUT_MS) must be a whole number of milliseconds above 0, got "${given}"`);
+  return value;
 }
 
 async function makeTls(ips: string[]): Promise<Tls> {
@@ -58,6 +81,8 @@ async function makeTls(ips: string[]): Promise<Tls> {
         altNames: [
           { type: 2, value: PRIMARY_HOST },
           { type: 2, value: `*.${PRIMARY_HOST}` },
+          // Valid for the foreign zone host too, so zone-domain-not-subdomain breaks the cookies and nothing else.
+          { type: 2, value: FOREIGN_ZONE_HOST },
           { type: 2, value: 'localhost' },
           ...[...new Set(['127.0.0.1', ...ips])].map((ip) => ({ type: 7 as const, ip })),
         ],
@@ -111,6 +136,8 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
 async function build(root: string, options: LabOptions, stops: Array<() => Promise<void>>, stop: () => Promise<void>): Promise<Lab> {
   const faults = new Faults(root);
   faults.set(options.faults);
+  const cutAfterMs = idleCutMs(options.idleCutMs);
+  const deadPort = await unusedPort();
   const separateIps = await bindable('127.0.10.1');
   const ipFor = (role: Role, n: number) => (separateIps ? `127.0.${role === 'webapp' ? 10 : 20}.${n}` : '127.0.0.1');
   const roles: Array<[Role, number]> = [
@@ -192,12 +219,13 @@ async function build(root: string, options: LabOptions, stops: Array<() => Promi
   }
 
   const apis: KasmApi[] = [];
+  const store = newStore();
   const agents: LabAgent[] = [];
   const webappProxies: Listening[] = [];
   for (const host of webapps) {
     const containers = roleContainers('webapp', 0);
     for (const c of containers) host.logs.set(c.name, createContainer(root, host.state.id, c));
-    const api = new KasmApi({ host: host.state.ip, apiKey, apiSecret, users: [user], images: [image], zones, agents, launcher, log: host.logs.get('kasm_api')!, faults, proxyContainerIp: '172.18.0.9' });
+    const api = new KasmApi({ host: host.state.ip, store, apiKey, apiSecret, users: [user], images: [image], zones, agents, launcher, log: host.logs.get('kasm_api')!, faults, proxyContainerIp: '172.18.0.9' });
     await api.listen();
     stops.push(() => api.stop());
     apis.push(api);
@@ -222,7 +250,7 @@ async function build(root: string, options: LabOptions, stops: Array<() => Promi
     updateContainer(root, host.state.id, 'kasm_proxy', { ports: `80/tcp, 0.0.0.0:${host.state.proxyPort}->443/tcp, :::${host.state.proxyPort}->443/tcp` });
   }
 
-  const entry = await startEntry({ host: '127.0.0.1', tls, webapps: () => webapps.map((h) => ({ host: h.state.ip, port: h.state.proxyPort })), faults });
+  const entry = await startEntry({ host: '127.0.0.1', tls, webapps: () => webapps.map((h) => ({ host: h.state.ip, port: h.state.proxyPort })), faults, idleCutMs: cutAfterMs });
   stops.push(() => entry.close());
   stops.push(async () => {
     for (const api of apis) await api.destroyAll().catch(() => undefined);
@@ -246,7 +274,21 @@ async function build(root: string, options: LabOptions, stops: Array<() => Promi
       }
     }
   };
-  faults.on('change', () => void applyFaults());
+  // The zone is read per request, so a fault that edits it must land before faults.set() returns.
+  const applyZoneFaults = () => {
+    for (const zone of zones) {
+      zone.proxy_port = faults.has('port-mismatch') ? deadPort : 0;
+      zone.proxy_hostname = faults.has('zone-domain-not-subdomain') ? FOREIGN_ZONE_HOST : '$request_host$';
+    }
+  };
+  // Runs one at a time, each reading the set as it is then, so quick on/off switching ends in the last state.
+  let applying = Promise.resolve();
+  faults.on('change', () => {
+    applyZoneFaults();
+    applying = applying.then(applyFaults, applyFaults);
+  });
+  stops.push(() => applying);
+  applyZoneFaults();
   await applyFaults();
 
   const url = `https://${PRIMARY_HOST}:${entry.port}`;

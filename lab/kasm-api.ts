@@ -91,6 +91,7 @@ export interface LabSession {
 
 export interface KasmApiOptions {
   host: string;
+  store: KasmStore;
   apiKey: string;
   apiSecret: string;
   users: LabUser[];
@@ -127,14 +128,30 @@ export function parseCookies(header: string | undefined): Map<string, string[]> 
   return cookies;
 }
 
+/** Developer API callers identify with a key; the web app's own calls carry only the browser's cookies. */
+const carriesApiKey = (req: http.IncomingMessage, body: Record<string, unknown>) =>
+  'api_key' in body || 'api_key_secret' in body || /^Basic\s/i.test(req.headers.authorization ?? '');
+
 const sameSecret = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
+/** What Kasm keeps in its database: shared by every WebApp server's kasm_api. */
+export interface KasmStore {
+  sessions: Map<string, LabSession>;
+  /** Every token and session password handed out, so the suite's tests can prove none reached a report. */
+  issued: Set<string>;
+}
+
+export const newStore = (): KasmStore => ({ sessions: new Map(), issued: new Set() });
+
 export class KasmApi {
-  readonly sessions = new Map<string, LabSession>();
+  readonly sessions: Map<string, LabSession>;
+  readonly issued: Set<string>;
   #server: http.Server;
   #port = 0;
 
   constructor(private readonly options: KasmApiOptions) {
+    this.sessions = options.store.sessions;
+    this.issued = options.store.issued;
     this.#server = http.createServer((req, res) => void this.#handle(req, res));
     this.#server.keepAliveTimeout = 60_000;
   }
@@ -213,6 +230,8 @@ export class KasmApi {
     const name = PUBLIC.exec(path)?.[1];
     if (name === 'authenticate') return { status: 200, body: this.#authenticate(body, headers) };
     if (name === 'get_user_kasm') return { status: 200, body: this.#userKasm(req, body) };
+    if (name === 'get_user_images') return { status: 200, body: this.#userImages(req, body) };
+    if (name === 'request_kasm' && !carriesApiKey(req, body)) return { status: 200, body: this.#userRequestKasm(req, body) };
     if (name === undefined) throw new ApiError(404, `Unknown API call ${path}`);
     this.#authorizeApiKey(req, body);
     return { status: 200, body: await this.#developer(name, body) };
@@ -296,9 +315,27 @@ export class KasmApi {
     }
   }
 
-  async #requestKasm(body: Record<string, unknown>): Promise<unknown> {
-    const user = this.#user({ user_id: body.user_id });
-    const image = this.options.images.find((i) => i.image_id === body.image_id && i.enabled);
+  #requestKasm(body: Record<string, unknown>): unknown {
+    const session = this.#launch(this.#user({ user_id: body.user_id }), body.image_id);
+    const token = this.#linkToken(session);
+    return {
+      kasm_id: session.kasmId,
+      status: 'starting',
+      user_id: session.user.userId,
+      username: session.user.username,
+      session_token: token,
+      kasm_url: `/#/connect/kasm/${session.kasmId}/${session.user.userId}/${token}`,
+    };
+  }
+
+  /** The web app's launch: the browser is already signed in, so no one-time link comes back. */
+  #userRequestKasm(req: http.IncomingMessage, body: Record<string, unknown>): unknown {
+    const session = this.#launch(this.#appUser(req, body), body.image_id);
+    return { kasm_id: session.kasmId, status: 'starting', user_id: session.user.userId, username: session.user.username, image_id: session.image.image_id };
+  }
+
+  #launch(user: LabUser, imageId: unknown): LabSession {
+    const image = this.options.images.find((i) => i.image_id === imageId && i.enabled);
     if (!image) throw new ApiError(200, 'Image not found or disabled');
     const agent = this.#leastLoaded();
     const zone = this.options.zones.find((z) => z.zone_id === agent.zone_id) ?? this.options.zones[0]!;
@@ -307,6 +344,8 @@ export class KasmApi {
     session.ready = this.options.launcher.launch(session, image, agent).then(
       (container) => {
         session.container = container;
+        this.issued.add(container.vncPassword);
+        this.issued.add(Buffer.from(`kasm_user:${container.vncPassword}`).toString('base64'));
         if (session.status === 'starting') session.status = 'running';
       },
       (error: unknown) => {
@@ -314,21 +353,13 @@ export class KasmApi {
         this.#info('client_api_server', `Error provisioning kasm (${session.kasmId}): ${String(error)}`, 'ERROR');
       },
     );
-    const token = this.#linkToken(session);
     this.#info('client_api_server', `Created kasm (${session.kasmId}) for user (${user.username}) on agent (${agent.hostname})`);
-    return {
-      kasm_id: session.kasmId,
-      status: 'starting',
-      user_id: user.userId,
-      username: user.username,
-      session_token: token,
-      kasm_url: `/#/connect/kasm/${session.kasmId}/${user.userId}/${token}`,
-    };
+    return session;
   }
 
   #leastLoaded(): LabAgent {
     const enabled = this.options.agents.filter((a) => a.enabled);
-    if (!enabled.length) throw new ApiError(200, 'No resources are available');
+    if (!enabled.length || this.options.faults.has('no-resources')) throw new ApiError(200, 'No resources are available');
     const load = (agent: LabAgent) => [...this.sessions.values()].filter((s) => s.agent === agent && s.status !== 'stopped').length;
     return enabled.reduce((best, agent) => (load(agent) < load(best) ? agent : best));
   }
@@ -336,6 +367,7 @@ export class KasmApi {
   /** A fresh one-time link token; the previous link for this kasm stops working, as get_kasm_status documents. */
   #linkToken(session: LabSession): string {
     const token = randomUUID();
+    this.issued.add(token);
     session.user.linkTokens.set(session.kasmId, token);
     return token;
   }
@@ -420,13 +452,24 @@ export class KasmApi {
       }
     }
     const token = randomUUID();
+    this.issued.add(token);
     user.tokens.add(token);
-    headers['Set-Cookie'] = [
-      `username=${encodeURIComponent(user.username)}; Path=/; Secure; SameSite=Lax`,
-      `session_token=${token}; Path=/; Secure; SameSite=Lax`,
-    ];
+    headers['Set-Cookie'] = this.#loginCookies(user, token);
     this.#info('client_api_server', `Successful authentication attempt for user: (${user.username})`);
     return { user_id: user.userId, username: user.username, token };
+  }
+
+  #loginCookies(user: LabUser, token: string): string[] {
+    const { faults } = this.options;
+    const tokenAttributes = faults.has('cookie-blocked') ? 'SameSite=None' : 'Secure; SameSite=Lax';
+    const cookies = [`username=${encodeURIComponent(user.username)}; Path=/; Secure; SameSite=Lax`, `session_token=${token}; Path=/; ${tokenAttributes}`];
+    // A token never issued stands for one left behind by an earlier install or app under /desktop.
+    if (faults.has('duplicate-cookies')) {
+      const stale = randomUUID();
+      this.issued.add(stale);
+      cookies.push(`session_token=${stale}; Path=/desktop; Secure; SameSite=Lax`);
+    }
+    return cookies;
   }
 
   /** Which user the browser's cookies speak for, or why not. */
@@ -446,8 +489,27 @@ export class KasmApi {
     return user;
   }
 
+  /**
+   * The web app's own API calls carry the token it keeps in localStorage in the JSON body (KASM-FACTS §2); only the
+   * session path relies on the cookies. Cookies are accepted too, for clients that send nothing else.
+   */
+  #appUser(req: http.IncomingMessage, body: Record<string, unknown>): LabUser {
+    if (typeof body.token !== 'string' || typeof body.username !== 'string') return this.#cookieUser(req);
+    const user = this.options.users.find((u) => u.username === body.username);
+    if (!user || !user.tokens.has(body.token)) {
+      this.#info('client_api_server', `Invalid token for user (${String(body.username)}) at (${this.options.proxyContainerIp})`, 'WARNING');
+      throw new ApiError(403, 'Invalid token');
+    }
+    return user;
+  }
+
+  #userImages(req: http.IncomingMessage, body: Record<string, unknown>): unknown {
+    this.#appUser(req, body);
+    return { images: this.options.images.filter((i) => i.enabled).map(({ image_id, name, friendly_name }) => ({ image_id, name, friendly_name })) };
+  }
+
   #userKasm(req: http.IncomingMessage, body: Record<string, unknown>): unknown {
-    const user = this.#cookieUser(req);
+    const user = this.#appUser(req, body);
     const session = this.#session(body);
     if (session.user !== user) throw new ApiError(403, 'Kasm belongs to another user');
     const { zone } = session;

@@ -284,11 +284,59 @@ export interface EntryOptions {
   /** The WebApp kasm_proxy addresses behind the load balancer, tried round-robin. */
   webapps: () => SessionRoute[];
   faults: Faults;
+  /** How long a tunnel lives after its 101 while websocket-idle-cut is on. */
+  idleCutMs: number;
 }
+
+interface Tunnel {
+  openedAt: number;
+  timer?: NodeJS.Timeout;
+}
+
+/** websocket-idle-cut: an L7 device's idle or max-duration timer drops the TCP connection without a close frame. */
+class IdleCut {
+  readonly #tunnels = new Map<Duplex, Tunnel>();
+
+  constructor(
+    private readonly faults: Faults,
+    private readonly afterMs: number,
+  ) {
+    faults.on('change', (active, previous) => {
+      if (!active.has('websocket-idle-cut') || previous.has('websocket-idle-cut')) return;
+      for (const [socket, tunnel] of this.#tunnels) this.#arm(socket, tunnel);
+    });
+  }
+
+  watch(socket: Duplex): void {
+    // forwardUpgrade pipes the tunnel into the client socket only once it has written the 101.
+    socket.once('pipe', () => {
+      const tunnel: Tunnel = { openedAt: Date.now() };
+      this.#tunnels.set(socket, tunnel);
+      socket.once('close', () => {
+        clearTimeout(tunnel.timer);
+        this.#tunnels.delete(socket);
+      });
+      if (this.faults.has('websocket-idle-cut')) this.#arm(socket, tunnel);
+    });
+  }
+
+  #arm(socket: Duplex, tunnel: Tunnel): void {
+    clearTimeout(tunnel.timer);
+    const cut = () => {
+      if (this.faults.has('websocket-idle-cut')) socket.destroy();
+    };
+    tunnel.timer = setTimeout(cut, Math.max(0, tunnel.openedAt + this.afterMs - Date.now()));
+  }
+}
+
+/** A device that does not speak WebSocket passes the request on as a plain GET. */
+const withoutUpgrade = (upstream: Upstream): Upstream => ({ ...upstream, headers: { ...upstream.headers, Upgrade: undefined, Connection: undefined } });
 
 /** The client-facing load balancer in front of the WebApp servers (where L7 devices in the field sit). */
 export async function startEntry(options: EntryOptions): Promise<Listening> {
   const agent = tlsAgent();
+  const { faults } = options;
+  const idleCut = new IdleCut(faults, options.idleCutMs);
   let next = 0;
   const upstream = (req: http.IncomingMessage, upgrade: boolean): Upstream => {
     const targets = options.webapps();
@@ -299,6 +347,11 @@ export async function startEntry(options: EntryOptions): Promise<Listening> {
     host: options.host,
     tls: options.tls,
     request: async (req, res) => forwardRequest(req, res, upstream(req, false)),
-    upgrade: async (req, socket, head) => forwardUpgrade(req, socket, head, upstream(req, true)),
+    async upgrade(req, socket, head) {
+      if (faults.has('websocket-blocked') && (req.url ?? '').includes('/websockify')) return rejectUpgrade(socket, 403);
+      if (faults.has('websocket-upgrade-stripped')) return forwardUpgrade(req, socket, head, withoutUpgrade(upstream(req, true)));
+      idleCut.watch(socket);
+      return forwardUpgrade(req, socket, head, upstream(req, true));
+    },
   });
 }

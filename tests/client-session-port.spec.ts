@@ -19,6 +19,6 @@ test("the session's vnc.html and websockify URLs use the client-facing port", ch
         remediation: `Set Admin > Infrastructure > Zones > (zone) > Proxy Port to ${config.clientPort} (the port is relative to the client; 0 follows the request port), then destroy existing sessions: only new sessions pick up the change.`,
       });
     }
-    check.pass(`vnc.html${opened.socket() ? ' and websockify' : ''} use port ${config.clientPort}, the client-facing port`);
+    check.pass(`${opened.socket() ? 'vnc.html and websockify use' : 'vnc.html uses'} port ${config.clientPort}, the client-facing port`);
   });
 });

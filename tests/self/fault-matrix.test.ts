@@ -18,11 +18,11 @@ interface Run {
   dir: string;
 }
 
-function runSuite(lab: Lab, dir: string): Promise<Run> {
+function runSuite(lab: Lab, dir: string, extraEnv: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(join(projectRoot, 'node_modules/.bin/playwright'), ['test'], {
       cwd: projectRoot,
-      env: { ...process.env, ...lab.env, KASM_ENV: 'lab', KASM_REPORTS_DIR: join(dir, 'reports'), KASM_OUTPUT_DIR: join(dir, 'test-results'), FORCE_COLOR: '0' },
+      env: { ...process.env, ...lab.env, KASM_ENV: 'lab', KASM_REPORTS_DIR: join(dir, 'reports'), KASM_OUTPUT_DIR: join(dir, 'test-results'), FORCE_COLOR: '0', ...extraEnv },
     });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk));
@@ -57,14 +57,14 @@ describe('fault matrix', { concurrency: false }, () => {
   });
 
   it('has a row for every lab fault', () => {
-    assert.deepEqual(FAULT_MATRIX.map((r) => r.fault).filter(Boolean).sort(), Object.keys(FAULTS).sort());
+    assert.deepEqual([...new Set(FAULT_MATRIX.map((r) => r.fault).filter(Boolean))].sort(), Object.keys(FAULTS).sort());
   });
 
   for (const row of FAULT_MATRIX) {
-    it(`${row.fault ?? 'healthy lab'}: ${row.failing.length ? `${row.failing.join(', ')} fail, faulty hop ${row.faultyHop}` : 'nothing fails'}`, { timeout: 180_000 }, async () => {
+    it(`${row.title ?? row.fault ?? 'healthy lab'}: ${row.failing.length ? `${row.failing.join(', ')} fail, faulty hop ${row.faultyHop}` : 'nothing fails'}`, { timeout: 180_000 }, async () => {
       lab.faults.set(row.fault ? [row.fault] : []);
-      const dir = join(work, row.fault ?? 'healthy');
-      const run = await runSuite(lab, dir);
+      const dir = join(work, `${row.fault ?? 'healthy'}-${FAULT_MATRIX.indexOf(row)}`);
+      const run = await runSuite(lab, dir, row.env);
       const context = `\n--- suite output ---\n${run.output.slice(-6000)}`;
       assert.ok(run.diagnosis, `no diagnosis.json written${context}`);
       const failing = run.diagnosis.findings.filter((f) => f.status === 'fail');
@@ -72,13 +72,15 @@ describe('fault matrix', { concurrency: false }, () => {
       assert.equal(run.diagnosis.faultyHop, row.faultyHop, context);
       assert.equal(run.diagnosis.verdict, row.failing.length ? 'broken' : 'healthy', context);
       assert.equal(run.code, row.failing.length ? 1 : 0, context);
+      if (row.message) assert.match(failing[0]!.summary, row.message, context);
       for (const finding of failing) {
         assert.ok(finding.summary.length > 20, `${finding.check}: the summary must say what failed`);
         assert.ok(finding.remediation.length > 20, `${finding.check}: the finding must say what to do`);
+        assert.ok(Object.keys(finding.evidence).length > 0, `${finding.check}: the finding must carry its evidence`);
       }
       const blocked = run.diagnosis.findings.filter((f) => f.status === 'skip' && f.blockedBy);
       for (const finding of blocked) assert.match(finding.summary, /^blocked by /);
-      const secrets = [lab.env.KASM_API_SECRET!, lab.env.KASM_USER_PASSWORD!];
+      const secrets = [lab.env.KASM_API_SECRET!, lab.env.KASM_USER_PASSWORD!, ...lab.api.issued];
       for (const file of filesUnder(dir)) {
         const text = readFileSync(file, 'latin1');
         for (const secret of secrets) assert.ok(!text.includes(secret), `a secret leaked into ${file}`);
