@@ -1,0 +1,136 @@
+// kasm_api's log (`docker logs kasm_api`): Python logging `%(asctime)s [%(levelname)s] %(name)s: %(message)s`, with
+// CherryPy's access lines under the `cherrypy.access.<id(app)>` logger (KASM-FACTS.md §5).
+import { kasmIdsInText } from './kasm-id.ts';
+import { isBlank, looksBinary, parseIsoTime, parsePythonTime, QUOTED, splitDockerStamp, splitLines, splitRequest } from './text.ts';
+
+interface KasmApiBase {
+  /** Python's asctime, read as UTC (the containers run in UTC). */
+  at: Date;
+  level: string;
+  logger: string;
+  /** Lines that followed the entry without a header of their own: a traceback, a multi-line message. */
+  continuation: string[];
+  /** The line as read (without its `docker logs -t` stamp, line ending and colour codes). */
+  raw: string;
+  /** The engine's stamp when the text came from `docker logs -t`. */
+  dockerAt?: Date;
+}
+
+export interface KasmApiAccess extends KasmApiBase {
+  kind: 'access';
+  /** CherryPy's `{h}`: the proxy container's address; missing in the guide's samples. */
+  clientIp: string | null;
+  method: string;
+  path: string;
+  /** Without the `?`; empty when the URL has none. */
+  query: string;
+  protocol: string;
+  status: number;
+  /** null for CherryPy's `-` (no body, as on every 202 from kasm_connect). */
+  bytes: number | null;
+  referer: string;
+  userAgent: string;
+}
+
+export interface KasmApiMessage extends KasmApiBase {
+  kind: 'message';
+  message: string;
+}
+
+export type KasmApiEntry = KasmApiAccess | KasmApiMessage;
+
+export interface KasmApiLog {
+  entries: KasmApiEntry[];
+  unparsed: string[];
+}
+
+const HEADER = /^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:[,.]\d{1,6})?) \[([A-Za-z]+)\] (\S+?):(?: (.*))?$/;
+// Starts like a header but did not parse: a line cut short (the last line of a capture), not a continuation.
+const HEADER_START = /^\d{4}-\d{2}-\d{2}[ T]\d/;
+// CherryPy's `{h} {l} {u} {t} "{r}" {s} {b} "{f}" "{a}"`; `{h}` is absent in the guide's lines. CherryPy escapes quotes
+// inside a field, but the last field is read to the line's end so that a writer that does not (the lab) still parses.
+const ACCESS = new RegExp(`^\\s*(?:(\\S+) )?(\\S+) (\\S+) \\[([^\\]]+)\\] ${QUOTED} (\\d{3}) (\\d+|-) ${QUOTED} "(.*)"\\s*$`);
+
+function unescapeCherrypy(value: string): string {
+  return value.replace(/\\(["\\])/g, '$1');
+}
+
+function accessFields(message: string): Omit<KasmApiAccess, keyof KasmApiBase | 'kind'> | null {
+  const m = ACCESS.exec(message);
+  if (!m) return null;
+  const [, host, , , , request = '', status = '', bytes = '', referer = '', userAgent = ''] = m;
+  const { method, path, query, protocol } = splitRequest(unescapeCherrypy(request));
+  return {
+    clientIp: host ?? null,
+    method,
+    path,
+    query,
+    protocol,
+    status: Number(status),
+    bytes: bytes === '-' ? null : Number(bytes),
+    referer: unescapeCherrypy(referer),
+    userAgent: unescapeCherrypy(userAgent),
+  };
+}
+
+function entryFrom(base: KasmApiBase, message: string): KasmApiEntry {
+  const access = base.logger.startsWith('cherrypy.access') ? accessFields(message) : null;
+  return access ? { kind: 'access', ...base, ...access } : { kind: 'message', ...base, message };
+}
+
+function fromHeader(line: string, dockerAt: Date | null): KasmApiEntry | null {
+  const m = HEADER.exec(line);
+  const at = m ? parsePythonTime(m[1] ?? '') : null;
+  if (!m || !at) return null;
+  const base: KasmApiBase = { at, level: (m[2] ?? '').toUpperCase(), logger: m[3] ?? '', continuation: [], raw: line, ...(dockerAt ? { dockerAt } : {}) };
+  return entryFrom(base, m[4] ?? '');
+}
+
+const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+
+/** The JSON file logs (`api_server_json.log`): `{levelname, message, process, ingest_date, ...}` (§5). */
+function fromJson(line: string, dockerAt: Date | null): KasmApiEntry | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const record = value as Record<string, unknown>;
+  const level = text(record.levelname);
+  const message = text(record.message);
+  const at = parseIsoTime(text(record.ingest_date) ?? text(record.asctime) ?? text(record.timestamp) ?? '') ?? dockerAt;
+  if (level === null || message === null || !at) return null;
+  const logger = text(record.name) ?? text(record.process) ?? text(record.application) ?? '';
+  return entryFrom({ at, level: level.toUpperCase(), logger, continuation: [], raw: line, ...(dockerAt ? { dockerAt } : {}) }, message);
+}
+
+/** Reads `docker logs kasm_api` output (with or without `-t`) and the JSON file log; every line ends up somewhere. */
+export function parseKasmApiLog(input: string): KasmApiLog {
+  const entries: KasmApiEntry[] = [];
+  const unparsed: string[] = [];
+  let last: KasmApiEntry | null = null;
+  for (const original of splitLines(input)) {
+    const { stamp, rest: line } = splitDockerStamp(original);
+    if (isBlank(line)) continue;
+    const entry = line.startsWith('{') ? fromJson(line, stamp) : fromHeader(line, stamp);
+    if (entry) {
+      entries.push(entry);
+      last = entry;
+    } else if (last && !HEADER_START.test(line) && !looksBinary(line)) {
+      last.continuation.push(line);
+    } else {
+      unparsed.push(original);
+      // Whatever follows a line we could not read does not belong to the entry before it.
+      last = null;
+    }
+  }
+  return { entries, unparsed };
+}
+
+/** Kasm ids named by an entry: in a message, or in an access line's path, query and referer; dashed lowercase. */
+export function kasmIdsIn(entry: KasmApiEntry): string[] {
+  const text = entry.kind === 'message' ? [entry.message, ...entry.continuation].join('\n') : [entry.path, entry.query, entry.referer].join(' ');
+  return kasmIdsInText(text);
+}
