@@ -12,6 +12,16 @@ export const FAULTS = {
   'websocket-upgrade-stripped': 'the load balancer drops the Upgrade and Connection headers, so KasmVNC fails its websocket checks and answers 404',
   'websocket-idle-cut': 'the load balancer cuts every WebSocket tunnel idleCutMs after its 101, without a close frame (an L7 idle or max-duration timeout)',
   'no-resources': 'request_kasm answers 200 with error_message "No resources are available" and creates no session',
+  'kasm-connect-denied': "kasm_api answers the WebApp proxy's GET /api/kasm_connect/ with 403 although the cookies are valid, and logs why (the auth sub-request denies the session)",
+  'cookie-stripped': 'the load balancer removes the Cookie header from /desktop/ requests and upgrades, so kasm_connect sees no username or token and answers 401',
+  'agent-unreachable': "every agent's kasm_proxy resets connections that come from a WebApp server's address (the address get_agents and Connect-Hostname name), while the agent still answers its own",
+  'upstream-auth-unresolvable': "the zone's Upstream Auth Address is a name no resolver accepts (a label over 63 characters, refused before any DNS query), so the agent's internal_auth fails (curl exit 6, nginx 500)",
+  'upstream-auth-unreachable': "the zone's Upstream Auth Address is a WebApp address with a port where nothing listens, so the agent's internal_auth is refused (curl exit 7, nginx 500)",
+  'internal-auth-denied': "kasm_api answers the agent's GET /api/internal_auth/ with 403 and logs why, so the agent's kasm_proxy refuses the session",
+  'container-unhealthy': "every agent's kasm_agent container reports (unhealthy) in docker ps; sessions keep working, only its health check fails",
+  'proxy-not-listening': "every WebApp server's kasm_proxy stops listening on its port (gone from ss -ltn), so the load balancer's connections are refused and clients get 502",
+  'host-firewall': "every agent host's firewall blocks its kasm_proxy port (ufw DENY, iptables DROP): the socket still listens, but every connection to it is reset, the agent's own included",
+  'proxy-stale-dns': "every WebApp server's kasm_proxy can no longer resolve kasm-api: /api/ answers 502 and /desktop/ 500 with nginx resolver errors in its log, while kasm_api itself is up",
 } as const satisfies Record<string, string>;
 
 export type FaultName = keyof typeof FAULTS;
@@ -36,6 +46,8 @@ export class Faults extends EventEmitter<{ change: [active: ReadonlySet<FaultNam
 
   constructor(private readonly root: string) {
     super();
+    // Every proxy and host of the lab listens, and a lab may have up to 50 agents.
+    this.setMaxListeners(0);
     writeJson(paths.faults(root), []);
   }
 

@@ -11,7 +11,7 @@ import { hex32, KasmApi, newStore, newUser, type LabAgent, type LabImage, type L
 import { startKasmVnc, type KasmVncHandle } from './kasmvnc.ts';
 import { startAgentProxy, startEntry, startWebappProxy, type Listening, type SessionRoute, type Tls } from './proxy.ts';
 import { startSshHosts, type SshHostsHandle } from './ssh.ts';
-import { ContainerLog, createContainer, paths, updateContainer, writeJson, type ContainerState, type HostState, type Role } from './state.ts';
+import { ContainerLog, createContainer, paths, readJson, updateContainer, writeJson, type ContainerState, type HostState, type Role } from './state.ts';
 
 export interface LabOptions {
   webapps?: number;
@@ -41,6 +41,11 @@ export interface Lab {
 const PRIMARY_HOST = 'kasm.localhost';
 /** Another site than PRIMARY_HOST (not a sub-domain of it) that still resolves to loopback in Chromium. */
 export const FOREIGN_ZONE_HOST = 'kasm-zone.localhost';
+/**
+ * upstream-auth-unresolvable's Upstream Auth Address. Its first label is longer than DNS allows (63), so glibc and
+ * Node refuse it before any query leaves the machine (curl exit 6 within milliseconds, ENOTFOUND).
+ */
+export const UNRESOLVABLE_AUTH_HOST = `kasm-internal-lb-${'x'.repeat(60)}.lab`;
 const KASM_VERSION = '1.16.0';
 const XVNC_BANNER = 'Xvnc KasmVNC 1.3.2.b2a3e4e3e4c7d8f9a0b1c2d3e4f5a6b7c8d9e0f1 - built Jun 12 2024 09:41:27';
 
@@ -52,12 +57,12 @@ async function bindable(ip: string): Promise<boolean> {
   });
 }
 
-/** A port on 127.0.0.1 that was free a moment ago and that no lab server takes. */
-async function unusedPort(): Promise<number> {
+/** A port on `host` that was free a moment ago and that no lab server takes. */
+async function unusedPort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
     probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
+    probe.listen(0, host, () => {
       const { port } = probe.address() as net.AddressInfo;
       probe.close(() => resolve(port));
     });
@@ -229,18 +234,28 @@ async function build(root: string, options: LabOptions, stops: Array<() => Promi
     await api.listen();
     stops.push(() => api.stop());
     apis.push(api);
-    const proxy = await startWebappProxy({ host: host.state.ip, tls, log: host.logs.get('kasm_proxy')!, apiUrl: () => new URL(`http://${host.state.ip}:${api.port}`), faults });
+    const proxy = await startWebappProxy({ host: host.state.ip, port: separateIps ? webappProxies[0]?.port : undefined, tls, log: host.logs.get('kasm_proxy')!, apiUrl: () => new URL(`http://${host.state.ip}:${api.port}`), faults });
     stops.push(() => proxy.close());
     webappProxies.push(proxy);
     host.state.proxyPort = proxy.port;
   }
-  for (const zone of zones) zone.upstream_auth_address = `${webapps[0]!.state.ip}:${webapps[0]!.state.proxyPort}`;
+  const upstreamAuthAddress = `${webapps[0]!.state.ip}:${webapps[0]!.state.proxyPort}`;
+  for (const zone of zones) zone.upstream_auth_address = upstreamAuthAddress;
 
   for (const [index, host] of agentHosts.entries()) {
     const zone = zones[index % zones.length]!;
     const containers = roleContainers('agent', 0);
     for (const c of containers) host.logs.set(c.name, createContainer(root, host.state.id, c));
-    const proxy = await startAgentProxy({ host: host.state.ip, tls, log: host.logs.get('kasm_proxy')!, upstreamAuthAddress: () => zone.upstream_auth_address, route: (kasmId) => routes.get(kasmId), faults });
+    const proxy = await startAgentProxy({
+      host: host.state.ip,
+      port: separateIps ? agents[0]?.port : undefined,
+      tls,
+      log: host.logs.get('kasm_proxy')!,
+      upstreamAuthAddress: () => zone.upstream_auth_address,
+      route: (kasmId) => routes.get(kasmId),
+      faults,
+      webappAddresses: webapps.map((h) => h.state.ip),
+    });
     stops.push(() => proxy.close());
     host.state.proxyPort = proxy.port;
     agents.push({ agent_id: hex32(), server_id: hex32(), hostname: host.state.ip, port: proxy.port, hostId: host.state.id, zone_id: zone.zone_id, enabled: true });
@@ -256,12 +271,33 @@ async function build(root: string, options: LabOptions, stops: Array<() => Promi
     for (const api of apis) await api.destroyAll().catch(() => undefined);
   });
 
-  for (const host of hosts) writeJson(paths.hostFile(root, host.state.id), host.state);
+  for (const host of hosts) {
+    writeJson(paths.hostFile(root, host.state.id), host.state);
+    // The SSH shells' HOME is the host folder, and curl reads $HOME/.curlrc: the real curl then leaves from the host's
+    // own address as a process on that host would, which is what agent-unreachable tells apart.
+    writeFileSync(join(paths.host(root, host.state.id), '.curlrc'), `interface = ${host.state.ip}\n`);
+  }
   const ssh = await startSshHosts({ root, hosts: hosts.map((h) => h.state) });
   stops.push(() => ssh.close());
   for (const host of hosts) host.state.sshPort = ssh.hosts.find((h) => h.id === host.state.id)!.port;
+  // Taken after every lab server has its port, so none of them can land on it later.
+  const deadAuthPort = await unusedPort(webapps[0]!.state.ip);
+  const saveHost = (host: HostRuntime) => writeJson(paths.hostFile(root, host.state.id), host.state);
 
   const applyFaults = async () => {
+    const proxyDown = faults.has('proxy-not-listening');
+    for (const [index, host] of webapps.entries()) {
+      const proxy = webappProxies[index]!;
+      if (proxyDown && proxy.listening) {
+        host.state.proxyListening = false;
+        saveHost(host);
+        await proxy.close();
+      } else if (!proxyDown && !proxy.listening) {
+        await proxy.reopen();
+        host.state.proxyListening = true;
+        saveHost(host);
+      }
+    }
     const apiDown = faults.has('api-down');
     for (const [index, host] of webapps.entries()) {
       const api = apis[index]!;
@@ -279,16 +315,36 @@ async function build(root: string, options: LabOptions, stops: Array<() => Promi
     for (const zone of zones) {
       zone.proxy_port = faults.has('port-mismatch') ? deadPort : 0;
       zone.proxy_hostname = faults.has('zone-domain-not-subdomain') ? FOREIGN_ZONE_HOST : '$request_host$';
+      zone.upstream_auth_address = faults.has('upstream-auth-unresolvable')
+        ? UNRESOLVABLE_AUTH_HOST
+        : faults.has('upstream-auth-unreachable')
+          ? `${webapps[0]!.state.ip}:${deadAuthPort}`
+          : upstreamAuthAddress;
+    }
+  };
+  // What the SSH stand-ins read is rewritten only when it changes: docker ps dates a container's last change by its file.
+  const applyHostFaults = () => {
+    const health = faults.has('container-unhealthy') ? 'unhealthy' : 'healthy';
+    for (const host of agentHosts) {
+      const file = join(paths.container(root, host.state.id, 'kasm_agent'), 'container.json');
+      if (readJson<ContainerState>(file).health !== health) updateContainer(root, host.state.id, 'kasm_agent', { health });
+      const firewall: HostState['firewall'] = faults.has('host-firewall') ? { ufw: 'active', blockedPorts: [host.state.proxyPort] } : { ufw: 'inactive', blockedPorts: [] };
+      if (JSON.stringify(firewall) !== JSON.stringify(host.state.firewall)) {
+        host.state.firewall = firewall;
+        saveHost(host);
+      }
     }
   };
   // Runs one at a time, each reading the set as it is then, so quick on/off switching ends in the last state.
   let applying = Promise.resolve();
   faults.on('change', () => {
     applyZoneFaults();
+    applyHostFaults();
     applying = applying.then(applyFaults, applyFaults);
   });
   stops.push(() => applying);
   applyZoneFaults();
+  applyHostFaults();
   await applyFaults();
 
   const url = `https://${PRIMARY_HOST}:${entry.port}`;
@@ -306,6 +362,8 @@ async function build(root: string, options: LabOptions, stops: Array<() => Promi
     KASM_SSH_KEY_FILE: ssh.clientKeyFile,
     KASM_SSH_KNOWN_HOSTS: ssh.knownHostsFile,
     KASM_SSH_SUDO: 'true',
+    ...(new Set(webapps.map((h) => h.state.proxyPort)).size === 1 ? { KASM_WEBAPP_PORT: String(webapps[0]!.state.proxyPort) } : {}),
+    ...(new Set(agentHosts.map((h) => h.state.proxyPort)).size === 1 ? { KASM_AGENT_PORT: String(agentHosts[0]!.state.proxyPort) } : {}),
     KASM_LAB_ROOT: root,
   };
   const envFile = join(root, 'lab.env');

@@ -532,9 +532,16 @@ export class KasmApi {
     return session;
   }
 
+  /** Both nginx auth sub-requests end here when the session is fine but the API refuses it anyway. */
+  #deny(request: 'kasm_connect' | 'internal_auth', session: LabSession, user: LabUser): never {
+    this.#info('client_api_server', `Unauthorized access attempt to kasm (${session.kasmId}) for user (${user.username}) at (${this.options.proxyContainerIp}) for request (${request})`, 'WARNING');
+    throw new ApiError(403, 'Unauthorized access');
+  }
+
   #kasmConnect(req: http.IncomingMessage, headers: Record<string, string | string[]>): { status: number } {
     const user = this.#cookieUser(req);
     const session = this.#sessionForUri(req, user);
+    if (this.options.faults.has('kasm-connect-denied')) this.#deny('kasm_connect', session, user);
     const uri = String(req.headers['x-original-uri']);
     Object.assign(headers, {
       'Connect-Hostname': session.agent.hostname,
@@ -551,6 +558,7 @@ export class KasmApi {
   #internalAuth(req: http.IncomingMessage, headers: Record<string, string | string[]>): { status: number } {
     const user = this.#cookieUser(req);
     const session = this.#sessionForUri(req, user);
+    if (this.options.faults.has('internal-auth-denied')) this.#deny('internal_auth', session, user);
     headers['Connect-Auth'] = `Basic ${Buffer.from(`kasm_user:${session.container!.vncPassword}`).toString('base64')}`;
     headers['Connect-Kasm-Id'] = session.kasmId;
     return { status: 202 };
