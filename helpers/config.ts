@@ -29,6 +29,11 @@ const EXAMPLES: Record<string, string> = {
   KASM_SSH_KEY_FILE: 'KASM_SSH_KEY_FILE=~/.ssh/kasm_synthetics',
   KASM_SSH_KNOWN_HOSTS: 'KASM_SSH_KNOWN_HOSTS=~/.ssh/known_hosts',
   KASM_SSH_AGENT: 'KASM_SSH_AGENT=true   # use $SSH_AUTH_SOCK',
+  KASM_SSH_FINGERPRINTS: 'KASM_SSH_FINGERPRINTS=10.0.2.20=SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU',
+  KASM_LOG_MAX_BYTES: 'KASM_LOG_MAX_BYTES=8388608',
+  KASM_AGENT_PORT: 'KASM_AGENT_PORT=443',
+  KASM_WEBAPP_PORT: 'KASM_WEBAPP_PORT=443',
+  KASM_UPSTREAM_AUTH_ADDRESS: 'KASM_UPSTREAM_AUTH_ADDRESS=kasm-internal.example.com',
   KASM_ALLOW_MUTATIONS: 'KASM_ALLOW_MUTATIONS=false',
   KASM_INSECURE_TLS: 'KASM_INSECURE_TLS=false',
   KASM_BROWSER_PATH: 'KASM_BROWSER_PATH=/usr/bin/chromium',
@@ -165,12 +170,34 @@ const schema = z
     KASM_SSH_AGENT: bool(false),
     KASM_SSH_KNOWN_HOSTS: optionalText,
     KASM_SSH_SUDO: bool(true),
+    KASM_SSH_FINGERPRINTS: z
+      .string()
+      .optional()
+      .transform((value, ctx) => {
+        const pins: Record<string, string[]> = {};
+        for (const item of (value ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+          const match = /^([^=\s]+)=(SHA256:[A-Za-z0-9+/]{43})$/.exec(item);
+          if (!match) ctx.addIssue({ code: 'custom', message: `"${item}" is not host=SHA256:<43 base64 characters> (ssh-keygen -lf output)` });
+          else (pins[match[1]!.toLowerCase()] ??= []).push(match[2]!);
+        }
+        return pins;
+      }),
+    KASM_SSH_INSECURE_HOST_KEYS: bool(false),
+    KASM_AGENT_PORT: port,
+    KASM_WEBAPP_PORT: port,
+    KASM_UPSTREAM_AUTH_ADDRESS: optionalText,
+    KASM_LOG_MAX_BYTES: z
+      .string()
+      .default('8388608')
+      .refine((value) => /^\d+$/.test(value) && Number(value) >= 65_536, 'must be a byte count of at least 65536')
+      .transform(Number),
     KASM_TIMEOUT_HTTP_MS: millis(10_000),
     KASM_TIMEOUT_SESSION_START_MS: millis(120_000),
     KASM_TIMEOUT_FIRST_FRAME_MS: millis(20_000),
     KASM_TIMEOUT_SSH_MS: millis(10_000),
     KASM_TIMEOUT_CHECK_MS: millis(180_000),
     KASM_WEBSOCKET_HOLD_MS: millis(30_000),
+    KASM_CLOCK_SKEW_MS: millis(60_000),
     KASM_WORKERS: z
       .string()
       .default('4')
@@ -216,6 +243,9 @@ const schema = z
       need('KASM_USER', 'the UI login path types the user name');
       need('KASM_USER_PASSWORD', 'the UI login path types the password');
     }
+    if ((env.KASM_SSH_WEBAPP.length || env.KASM_SSH_AGENTS.length) && !env.KASM_SSH_KNOWN_HOSTS && !Object.keys(env.KASM_SSH_FINGERPRINTS).length && !env.KASM_SSH_INSECURE_HOST_KEYS) {
+      ctx.addIssue({ code: 'custom', path: ['KASM_SSH_KNOWN_HOSTS'], message: 'is required when SSH hosts are set (or pin keys with KASM_SSH_FINGERPRINTS; KASM_SSH_INSECURE_HOST_KEYS=true turns checking off, loudly)' });
+    }
     if ((env.KASM_SSH_WEBAPP.length || env.KASM_SSH_AGENTS.length) && !env.KASM_SSH_KEY_FILE && !env.KASM_SSH_AGENT) {
       ctx.addIssue({ code: 'custom', path: ['KASM_SSH_KEY_FILE'], message: 'is required when SSH hosts are set (or KASM_SSH_AGENT=true)' });
     }
@@ -248,10 +278,24 @@ export interface KasmConfig {
     agent: boolean;
     knownHosts: string | undefined;
     sudo: boolean;
+    /** Pinned host-key fingerprints by host. */
+    fingerprints: Record<string, string[]>;
+    /** The explicit, loud opt-out of host-key checking. */
+    insecureHostKeys: boolean;
   };
+  /** The port agents' kasm_proxy listens on, when get_agents does not say (Kasm's install port). */
+  agentPort: number;
+  /** The port WebApp servers' kasm_proxy publishes (default: the client-facing port). */
+  webappPort: number;
+  /** The zone's Upstream Auth Address, when get_zones cannot be read with this key. */
+  upstreamAuthAddress: string | undefined;
+  /** The most bytes one log read may return (reads are time-windowed first). */
+  logMaxBytes: number;
   timeouts: { http: number; sessionStart: number; firstFrame: number; ssh: number; check: number };
   /** Checks run in parallel in this many browsers. */
   workers: number;
+  /** How far the servers' clocks may be from this machine's: log windows open this much early. */
+  clockSkewMs: number;
   /** How long path.websocket-hold keeps the stream open. */
   websocketHoldMs: number;
   /** Zone host names users reach sessions at (besides what get_zones tells). */
@@ -295,7 +339,13 @@ function toConfig(env: Parsed): KasmConfig {
       agent: env.KASM_SSH_AGENT,
       knownHosts: env.KASM_SSH_KNOWN_HOSTS,
       sudo: env.KASM_SSH_SUDO,
+      fingerprints: env.KASM_SSH_FINGERPRINTS,
+      insecureHostKeys: env.KASM_SSH_INSECURE_HOST_KEYS,
     },
+    logMaxBytes: env.KASM_LOG_MAX_BYTES,
+    agentPort: env.KASM_AGENT_PORT ?? 443,
+    webappPort: env.KASM_WEBAPP_PORT ?? env.KASM_CLIENT_PORT ?? urlPort,
+    upstreamAuthAddress: env.KASM_UPSTREAM_AUTH_ADDRESS,
     timeouts: {
       http: env.KASM_TIMEOUT_HTTP_MS,
       sessionStart: env.KASM_TIMEOUT_SESSION_START_MS,
@@ -305,6 +355,7 @@ function toConfig(env: Parsed): KasmConfig {
     },
     workers: env.KASM_WORKERS,
     websocketHoldMs: env.KASM_WEBSOCKET_HOLD_MS,
+    clockSkewMs: env.KASM_CLOCK_SKEW_MS,
     zoneHosts: env.KASM_ZONE_HOSTS,
     ui: { username: env.KASM_UI_USERNAME_SELECTOR, password: env.KASM_UI_PASSWORD_SELECTOR, submit: env.KASM_UI_SUBMIT_SELECTOR, workspace: env.KASM_UI_WORKSPACE_SELECTOR },
     allowMutations: env.KASM_ALLOW_MUTATIONS,

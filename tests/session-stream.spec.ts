@@ -14,7 +14,7 @@ test('the desktop stream delivers the RFB banner and a framebuffer update', chec
         : rfb.progress.phase === 'failed'
           ? `the RFB handshake failed: ${rfb.progress.failure}`
           : rfb.progress.bytes === 0
-            ? `the WebSocket ${ws.status === 101 ? 'opened' : `was answered ${ws.status ?? 'nothing'}`} but no RFB byte arrived`
+            ? `the WebSocket ${ws.status === 101 ? 'opened but no RFB byte arrived' : ws.status ? `was answered ${ws.status}` : 'got no handshake response'}`
             : `the stream stopped in phase "${rfb.progress.phase}" after ${rfb.progress.bytes} bytes`;
       check.fail({ summary: `no framebuffer update within ${config.timeouts.firstFrame} ms: ${why}` });
     }

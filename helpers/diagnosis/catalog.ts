@@ -21,7 +21,7 @@ export const CHECKS = {
     guideSection: 'Confirm Local Connectivity',
     remediation:
       'On the WebApp servers run `sudo docker ps -a` and confirm kasm_api is Up; if it is not, read `sudo docker logs --tail 100 kasm_api`, then stop and start Kasm (`sudo /opt/kasm/bin/stop && sudo /opt/kasm/bin/start`) so kasm_proxy re-resolves its upstreams.',
-    dependsOn: [],
+    dependsOn: ['webapp.listening'],
   },
   'api.session-create': {
     hop: 'api',
@@ -61,7 +61,7 @@ export const CHECKS = {
     guideSection: 'DevTools WebSocket',
     remediation:
       'Let WebSocket upgrades through every load balancer, L7 firewall and proxy in front of Kasm: forward the Upgrade and Connection headers for /desktop/ and do not inspect or rewrite the handshake.',
-    dependsOn: ['client.cookies'],
+    dependsOn: ['client.cookies', 'api.kasm-connect', 'api.internal-auth', 'webapp.agent-reachable', 'agent.upstream-auth-reachable', 'agent.local-connectivity'],
   },
   'path.websocket-hold': {
     hop: 'path',
@@ -70,6 +70,102 @@ export const CHECKS = {
     remediation:
       'Raise the idle and maximum-duration timeouts for WebSockets on load balancers, firewalls and proxies in front of Kasm (kasm_proxy itself allows 1800 s) or exempt /desktop/ from them.',
     dependsOn: ['path.websocket-upgrade'],
+  },
+  'webapp.containers': {
+    hop: 'webapp',
+    title: "docker ps -a shows the WebApp role's containers up and healthy, kasm_proxy on the configured port",
+    guideSection: 'Confirm Local Connectivity',
+    remediation:
+      'On that server: `sudo docker ps -a`; start what is down by stopping and starting Kasm in order (`sudo /opt/kasm/bin/stop && sudo /opt/kasm/bin/start`), and read `sudo docker logs --tail 100 <container>` for anything that keeps restarting.',
+    dependsOn: [],
+  },
+  'webapp.listening': {
+    hop: 'webapp',
+    title: 'ss -ltn shows kasm_proxy listening on the WebApp port on IPv4 and IPv6',
+    guideSection: 'Confirm Local Connectivity',
+    remediation: 'Nothing listens on the Kasm port: check kasm_proxy is Up (`sudo docker ps -a`) and publishes that port, then stop and start Kasm in order.',
+    dependsOn: [],
+  },
+  'webapp.local-connectivity': {
+    hop: 'webapp',
+    title: "/api/__healthcheck answers {\"ok\": true} through the server's own user-facing IP",
+    guideSection: 'Confirm Local Connectivity',
+    remediation: 'If the curl hangs or is refused, a host firewall is in the way (see Host Based Firewalls); if kasm_proxy answers 502 while kasm_api is Up, stop and start Kasm\'s services in order so kasm_proxy re-resolves the containers.',
+    dependsOn: ['webapp.listening', 'webapp.containers'],
+  },
+  'webapp.firewall': {
+    hop: 'webapp',
+    title: 'no ufw or iptables rule blocks the Kasm port (read only, never changed)',
+    guideSection: 'Host Based Firewalls',
+    remediation:
+      'Allow the Kasm port (`sudo ufw allow https`, or the port you installed on). The guide\'s iptables flush is a last resort that may break the system: stop Kasm first, set the INPUT policy to ACCEPT before flushing, and restart docker afterwards to regenerate its rules.',
+    dependsOn: [],
+  },
+  'webapp.agent-reachable': {
+    hop: 'agent',
+    title: 'every WebApp server reaches every agent at https://<agent>:<port>/agent/__healthcheck',
+    guideSection: 'Validate Session Authorization',
+    remediation: 'Use the address shown in Admin > Infrastructure > Docker Agents: make it resolvable and routable from the WebApp servers, and open the agent port between them.',
+    dependsOn: ['agent.local-connectivity', 'agent.listening'],
+  },
+  'api.kasm-connect': {
+    hop: 'api',
+    title: 'kasm_api logged GET /api/kasm_connect/ with 202 for the session',
+    guideSection: 'Validate Session Authorization',
+    remediation: 'kasm_api refused the WebApp proxy\'s kasm_connect: check the session still exists and belongs to the user whose cookies were sent, and read `sudo docker logs --since 10m kasm_api 2>&1 | grep kasm_connect` on the WebApp servers.',
+    dependsOn: ['client.cookies', 'webapp.listening'],
+  },
+  'api.internal-auth': {
+    hop: 'api',
+    title: 'kasm_api logged GET /api/internal_auth/ with 202 for the session',
+    guideSection: 'Validate Session Authorization',
+    remediation: 'The agent\'s authorization call was refused or never arrived: check the zone\'s Upstream Auth Address points at these WebApp servers and read `sudo docker logs kasm_api 2>&1 | grep internal_auth` on each.',
+    dependsOn: ['api.kasm-connect', 'webapp.agent-reachable', 'agent.upstream-auth-reachable'],
+  },
+  'agent.containers': {
+    hop: 'agent',
+    title: "docker ps -a shows the agent role's containers up and healthy, kasm_proxy on the configured port",
+    guideSection: 'Confirm Local Connectivity',
+    remediation:
+      'On that agent: `sudo docker ps -a`; read `sudo docker logs --tail 100 kasm_agent` for an unhealthy agent, then stop and start Kasm in order (`sudo /opt/kasm/bin/stop && sudo /opt/kasm/bin/start`).',
+    dependsOn: [],
+  },
+  'agent.listening': {
+    hop: 'agent',
+    title: 'ss -ltn shows kasm_proxy listening on the agent port on IPv4 and IPv6',
+    guideSection: 'Confirm Local Connectivity',
+    remediation: 'Nothing listens on the agent port: check kasm_proxy is Up on the agent and publishes the port Kasm has for it (Infrastructure > Docker Agents).',
+    dependsOn: [],
+  },
+  'agent.local-connectivity': {
+    hop: 'agent',
+    title: "/agent/__healthcheck answers {\"ok\": true} through the agent's own user-facing IP",
+    guideSection: 'Confirm Local Connectivity',
+    remediation: 'A refused or hanging curl to the server\'s own IP while kasm_proxy listens means a host firewall drops the port: see Host Based Firewalls.',
+    dependsOn: ['agent.listening'],
+  },
+  'agent.firewall': {
+    hop: 'agent',
+    title: 'no ufw or iptables rule blocks the agent port (read only, never changed)',
+    guideSection: 'Host Based Firewalls',
+    remediation:
+      'Allow the agent port (`sudo ufw allow <port>/tcp`). The guide\'s iptables flush is a last resort that may break the system: stop Kasm first, set the INPUT policy to ACCEPT before flushing, and restart docker afterwards to regenerate its rules.',
+    dependsOn: [],
+  },
+  'agent.upstream-auth-reachable': {
+    hop: 'agent',
+    title: "every agent reaches the zone's Upstream Auth Address at https://<address>/api/__healthcheck",
+    guideSection: 'Validate Session Authorization',
+    remediation:
+      'Set Admin > Infrastructure > Zones > Upstream Auth Address to a name the agents can resolve and reach without a forward proxy doing TLS inspection: an internal load balancer in front of the WebApp servers, or an internal DNS name for them; then destroy existing sessions.',
+    dependsOn: [],
+  },
+  'agent.websocket-log': {
+    hop: 'path',
+    title: "the agent's kasm_proxy logged GET /desktop/<kasm_id>/vnc/websockify with 101",
+    guideSection: 'DevTools WebSocket',
+    remediation: 'The websocket never reached the agent: something in front of Kasm (load balancer, L7 firewall, proxy, client security software) interferes with it; follow path.websocket-upgrade.',
+    dependsOn: ['path.websocket-upgrade', 'api.internal-auth'],
   },
   'session.stream': {
     hop: 'session',

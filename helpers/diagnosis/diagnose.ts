@@ -15,9 +15,13 @@ export function applyDependencies(findings: Finding[]): Finding[] {
     }
     return undefined;
   };
+  const explainedBy = new Map<CheckId, CheckId>();
+  for (const finding of findings) {
+    if (finding.status === 'fail') for (const check of finding.explains ?? []) if (check !== finding.check) explainedBy.set(check, finding.check);
+  }
   return findings.map((finding) => {
     if (finding.status !== 'fail') return finding;
-    const by = blocker(finding.check);
+    const by = explainedBy.get(finding.check) ?? blocker(finding.check);
     if (!by) return finding;
     return { ...finding, status: 'skip', blockedBy: by, summary: `blocked by ${by}: ${finding.summary}` };
   });

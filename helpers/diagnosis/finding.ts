@@ -14,6 +14,8 @@ export interface Finding {
   blockedBy?: CheckId;
   /** Which host the finding is about, for checks that run on every host. */
   target?: string;
+  /** Failing checks this finding's evidence explains (they are then reported as blocked by it). */
+  explains?: CheckId[];
 }
 
 export interface Diagnosis {

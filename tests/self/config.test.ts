@@ -65,9 +65,14 @@ describe('config schema', () => {
     ]);
   });
 
-  it('needs a key file or an agent once SSH hosts are set', () => {
-    assert.match(problems({ ...valid, KASM_SSH_AGENTS: 'ubuntu@10.0.2.20' })[0]!, /^KASM_SSH_KEY_FILE: is required when SSH hosts are set/);
-    assert.equal(parseConfig({ ...valid, KASM_SSH_AGENTS: 'ubuntu@10.0.2.20', KASM_SSH_AGENT: 'true' }).ssh.agents[0]!.host, '10.0.2.20');
+  it('needs host-key checking and a key file or an agent once SSH hosts are set', () => {
+    const found = problems({ ...valid, KASM_SSH_AGENTS: 'ubuntu@10.0.2.20' });
+    assert.match(found[0]!, /^KASM_SSH_KNOWN_HOSTS: is required when SSH hosts are set \(or pin keys with KASM_SSH_FINGERPRINTS/);
+    assert.match(found[1]!, /^KASM_SSH_KEY_FILE: is required when SSH hosts are set/);
+    const config = parseConfig({ ...valid, KASM_SSH_AGENTS: 'ubuntu@10.0.2.20', KASM_SSH_AGENT: 'true', KASM_SSH_FINGERPRINTS: '10.0.2.20=SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU' });
+    assert.equal(config.ssh.agents[0]!.host, '10.0.2.20');
+    assert.deepEqual(config.ssh.fingerprints, { '10.0.2.20': ['SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU'] });
+    assert.match(problems({ ...valid, KASM_SSH_FINGERPRINTS: 'host=MD5:aa' })[0]!, /^KASM_SSH_FINGERPRINTS: "host=MD5:aa" is not host=SHA256/);
   });
 
   it('lets the embedded lab fill in URL and credentials later', () => {

@@ -58,3 +58,13 @@ describe('diagnose', () => {
     assert.deepEqual(result.findings.map((f) => f.hop), ['api', 'session']);
   });
 });
+
+describe('correlation by evidence', () => {
+  it('reports a failure another finding explains as blocked by it', () => {
+    const stale = { ...finding('webapp.local-connectivity', 'fail'), explains: ['api.health' as const] };
+    const result = diagnose([finding('api.health', 'fail'), stale], 'https://k');
+    assert.equal(result.faultyHop, 'webapp');
+    assert.deepEqual(result.findings.filter((f) => f.status === 'fail').map((f) => f.check), ['webapp.local-connectivity']);
+    assert.equal(result.findings.find((f) => f.check === 'api.health')!.blockedBy, 'webapp.local-connectivity');
+  });
+});

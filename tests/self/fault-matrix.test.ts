@@ -78,6 +78,13 @@ describe('fault matrix', { concurrency: false }, () => {
         assert.ok(finding.remediation.length > 20, `${finding.check}: the finding must say what to do`);
         assert.ok(Object.keys(finding.evidence).length > 0, `${finding.check}: the finding must carry its evidence`);
       }
+      if (row.fault === 'proxy-stale-dns') assert.match(failing[0]!.remediation, /Stop and start Kasm's services in order/, context);
+      if (row.fault === 'host-firewall') {
+        const warning = run.diagnosis.findings.find((f) => f.check === 'agent.firewall');
+        assert.equal(warning?.status, 'warn', 'the firewall rule is reported');
+        assert.match(warning!.remediation, /disruptive/);
+      }
+      if (!row.fault) assert.deepEqual(run.diagnosis.findings.filter((f) => f.status === 'warn').map((f) => f.check), [], 'a healthy lab has no warnings');
       const blocked = run.diagnosis.findings.filter((f) => f.status === 'skip' && f.blockedBy);
       for (const finding of blocked) assert.match(finding.summary, /^blocked by /);
       const secrets = [lab.env.KASM_API_SECRET!, lab.env.KASM_USER_PASSWORD!, ...lab.api.issued];

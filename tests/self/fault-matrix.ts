@@ -17,7 +17,8 @@ export interface MatrixRow {
 export const FAULT_MATRIX: MatrixRow[] = [
   { fault: null, failing: [], faultyHop: null },
   { fault: null, failing: [], faultyHop: null, env: { KASM_SESSION_VIA: 'ui' }, title: 'healthy lab, sessions through the UI login' },
-  { fault: 'api-down', failing: ['api.health'], faultyHop: 'api', message: /kasm_proxy answered 502 for \/api\/__healthcheck/ },
+  // With SSH to the WebApp servers, docker ps corroborates the 502: kasm_api exited (both findings blame the api hop).
+  { fault: 'api-down', failing: ['api.health', 'webapp.containers'], faultyHop: 'api', message: /kasm_proxy answered 502 for \/api\/__healthcheck/ },
   { fault: 'no-resources', failing: ['api.session-create'], faultyHop: 'api', message: /Kasm said "No resources are available"/ },
   { fault: 'port-mismatch', failing: ['client.session-port'], faultyHop: 'client', message: /the session uses port \d+ but clients reach Kasm on port \d+/ },
   { fault: 'duplicate-cookies', failing: ['client.cookies'], faultyHop: 'client', message: /2 session_token cookies were sent \(domain .* path \/desktop; domain .* path \/\): a cookie conflict/ },
@@ -25,5 +26,15 @@ export const FAULT_MATRIX: MatrixRow[] = [
   { fault: 'zone-domain-not-subdomain', failing: ['client.cors'], faultyHop: 'client', message: /kasm-zone\.localhost .* is not a sub-domain of kasm\.localhost/ },
   { fault: 'websocket-blocked', failing: ['path.websocket-upgrade'], faultyHop: 'path', message: /answered 403 .* a device in the path refuses WebSocket upgrades/ },
   { fault: 'websocket-upgrade-stripped', failing: ['path.websocket-upgrade'], faultyHop: 'path', message: /reached KasmVNC as a plain HTTP request .* dropped the Upgrade\/Connection headers/ },
+  { fault: 'kasm-connect-denied', failing: ['api.kasm-connect'], faultyHop: 'api', message: /kasm_api answered \/api\/kasm_connect\/ with 403 on .*"GET \/api\/kasm_connect\/ HTTP\/1\.0" 403/ },
+  { fault: 'cookie-stripped', failing: ['api.kasm-connect'], faultyHop: 'path', message: /the browser sent username and session_token, but kasm_api logged kasm_connect 401 "missing required username or token": a device in front of Kasm stripped the Cookie header/ },
+  { fault: 'agent-unreachable', failing: ['webapp.agent-reachable'], faultyHop: 'agent', message: /https:\/\/127\.0\.20\.1:\d+\/agent\/__healthcheck: .*\(curl exit \d+\)/ },
+  { fault: 'upstream-auth-unresolvable', failing: ['agent.upstream-auth-reachable'], faultyHop: 'agent', message: /the host name does not resolve from here .*\(curl exit 6\)/ },
+  { fault: 'upstream-auth-unreachable', failing: ['agent.upstream-auth-reachable'], faultyHop: 'agent', message: /\(curl exit 7\)/ },
+  { fault: 'internal-auth-denied', failing: ['api.internal-auth'], faultyHop: 'api', message: /kasm_api answered \/api\/internal_auth\/ with 403/ },
+  { fault: 'container-unhealthy', failing: ['agent.containers'], faultyHop: 'agent', message: /kasm_agent Up .*\(unhealthy\)/ },
+  { fault: 'proxy-not-listening', failing: ['webapp.listening'], faultyHop: 'webapp', message: /nothing listens on port \d+ \(ss -ltn\)/ },
+  { fault: 'host-firewall', failing: ['agent.local-connectivity'], faultyHop: 'agent', message: /curl https:\/\/127\.0\.20\.1:\d+\/agent\/__healthcheck from the server itself failed/ },
+  { fault: 'proxy-stale-dns', failing: ['webapp.local-connectivity'], faultyHop: 'webapp', message: /kasm_proxy answers 502 for \/api\/__healthcheck while kasm_api is Up/ },
   { fault: 'websocket-idle-cut', failing: ['path.websocket-hold'], faultyHop: 'path', message: /the stream was cut \d+ ms after it opened .* close code 1006/ },
 ];

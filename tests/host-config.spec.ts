@@ -1,0 +1,141 @@
+// Server Configuration Issues, on every WebApp and agent server: containers, the listening port, local
+// connectivity through the server's own IP, and the host firewall (reported, never changed).
+import { check, test } from '../helpers/fixtures/index.ts';
+import { skipWithoutHosts } from '../helpers/fixtures/servers.ts';
+import { classifyCurl } from '../helpers/logs/curl.ts';
+import { parseDockerPs, type DockerContainer } from '../helpers/logs/docker-ps.ts';
+import { blockingRules, parseIptablesRules, parseUfwStatus } from '../helpers/logs/firewall.ts';
+import { parseIpAddr, userFacingAddresses } from '../helpers/logs/ip.ts';
+import { listensOn, parseSsListening } from '../helpers/logs/ss.ts';
+import type { Inventory, Role, ServerHost } from '../helpers/inventory.ts';
+import type { KasmConfig } from '../helpers/config.ts';
+
+const REQUIRED: Record<Role, string[]> = {
+  webapp: ['kasm_proxy', 'kasm_api', 'kasm_manager', 'kasm_share'],
+  agent: ['kasm_proxy', 'kasm_agent'],
+};
+
+/** The port Kasm expects this host's kasm_proxy on: the agent's from get_agents, the WebApp port otherwise. */
+function portOf(host: ServerHost, inventory: Inventory, config: KasmConfig): number {
+  if (host.role === 'webapp') return config.webappPort;
+  return inventory.kasmAgents.find((a) => a.ssh === host)?.port ?? config.agentPort;
+}
+
+const describeContainer = (c: DockerContainer) => `${c.names} ${c.status}`;
+
+for (const role of ['webapp', 'agent'] as const) {
+  const roleName = role === 'webapp' ? 'WebApp server' : 'agent';
+
+  test(`every ${roleName} runs its Kasm containers up and healthy`, check(`${role}.containers`), async ({ check, servers, config }, testInfo) => {
+    skipWithoutHosts(await servers.hosts(role), role, testInfo);
+    const inventory = await servers.inventory();
+    // A single-server install is in both lists and runs both roles' containers.
+    const rolesOf = (h: ServerHost) => (['webapp', 'agent'] as const).filter((r) => (r === 'webapp' ? inventory.webapps : inventory.agents).some((x) => x.target.host === h.target.host));
+    await servers.each(role, check, async (host, ssh) => {
+      const result = await ssh.run({ kind: 'docker-ps' });
+      const { containers, unparsed } = parseDockerPs(result.stdout);
+      if (result.exitCode !== 0) return { status: 'fail', summary: `docker ps -a failed (exit ${result.exitCode}): ${result.stderr.trim().slice(0, 200)}` };
+      const required = [...new Set(rolesOf(host).flatMap((r) => REQUIRED[r]))];
+      const byName = new Map(containers.map((c) => [c.names, c]));
+      const missing = required.filter((name) => !byName.has(name));
+      const kasm = containers.filter((c) => c.names.startsWith('kasm_'));
+      const down = kasm.filter((c) => c.state !== 'up');
+      const unhealthy = kasm.filter((c) => c.state === 'up' && c.health === 'unhealthy');
+      const starting = kasm.filter((c) => c.health === 'starting');
+      const port = portOf(host, inventory, config);
+      const proxy = byName.get('kasm_proxy');
+      const published = proxy?.portMappings.map((m) => m.hostPort) ?? [];
+      const evidence = { containers: kasm.map((c) => ({ name: c.names, image: c.image, status: c.status, ports: c.ports })), unparsedLines: unparsed.length };
+      const problems = [
+        ...missing.map((name) => `${name} is missing`),
+        ...down.map((c) => `${describeContainer(c)}`),
+        ...unhealthy.map((c) => `${describeContainer(c)}`),
+        ...(proxy && !published.includes(port) ? [`kasm_proxy publishes ${published.join(', ') || 'no port'}, expected ${port}`] : []),
+      ];
+      if (problems.length) {
+        const sick = [...down, ...unhealthy];
+        const apiOnly = role === 'webapp' && sick.length > 0 && sick.every((c) => c.names === 'kasm_api') && !missing.length;
+        return { status: 'fail', summary: problems.join('; '), evidence, ...(apiOnly ? { hop: 'api' as const } : {}) };
+      }
+      if (starting.length) return { status: 'warn', summary: `${starting.map(describeContainer).join('; ')}: health checks still starting`, evidence };
+      return { status: 'pass', summary: `${kasm.length} Kasm containers up${kasm.some((c) => c.health) ? ' and healthy' : ''}, kasm_proxy on ${port}`, evidence };
+    });
+    check.conclude();
+  });
+
+  test(`every ${roleName} listens on its Kasm port on IPv4 and IPv6`, check(`${role}.listening`), async ({ check, servers, config }, testInfo) => {
+    skipWithoutHosts(await servers.hosts(role), role, testInfo);
+    const inventory = await servers.inventory();
+    await servers.each(role, check, async (host, ssh) => {
+      const port = portOf(host, inventory, config);
+      const result = await ssh.run({ kind: 'ss-listening' });
+      const { sockets } = parseSsListening(result.stdout);
+      const on = listensOn(sockets, port);
+      const evidence = { port, listening: sockets.filter((s) => s.port === port) };
+      if (!on.ipv4 && !on.ipv6) return { status: 'fail', summary: `nothing listens on port ${port} (ss -ltn)`, evidence };
+      if (!on.ipv4) return { status: 'fail', summary: `port ${port} listens on IPv6 only`, evidence };
+      if (!on.ipv6) return { status: 'warn', summary: `port ${port} listens on IPv4 but not IPv6`, remediation: 'Clients or agents reaching this server over IPv6 will fail; publish the port on [::] too, or make sure nothing uses IPv6 for it.', evidence };
+      return { status: 'pass', summary: `port ${port} listens on IPv4 and IPv6`, evidence };
+    });
+    check.conclude();
+  });
+
+  test(`every ${roleName} answers its health check through its own user-facing IP`, check(`${role}.local-connectivity`), async ({ check, servers, config }, testInfo) => {
+    skipWithoutHosts(await servers.hosts(role), role, testInfo);
+    const inventory = await servers.inventory();
+    const path = role === 'webapp' ? '/api/__healthcheck' : '/agent/__healthcheck';
+    await servers.each(role, check, async (host, ssh) => {
+      const port = portOf(host, inventory, config);
+      const addresses = userFacingAddresses(parseIpAddr((await ssh.run({ kind: 'ip-addr' })).stdout).interfaces);
+      if (!addresses.length) return { status: 'warn', summary: 'no user-facing IPv4 address found in ip addr (loopback, docker and bridge interfaces are skipped)' };
+      const ip = addresses[0]!.address;
+      const url = `https://${ip}:${port}${path}`;
+      const result = await ssh.run({ kind: 'curl-health', url, timeoutSeconds: Math.max(1, Math.round(config.timeouts.ssh / 2000)) });
+      const curl = classifyCurl({ exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr });
+      const evidence = { url, curl: { exitCode: result.exitCode, code: curl.code, httpStatus: curl.httpStatus, body: curl.body, meaning: curl.meaning } };
+      if (curl.ok) return { status: 'pass', summary: `curl ${url} answered {"ok": true}`, evidence };
+      if (role === 'webapp' && curl.code === 'HTTP_ERROR' && curl.httpStatus !== undefined && curl.httpStatus >= 502 && curl.httpStatus <= 504) {
+        const apiUp = parseDockerPs((await ssh.run({ kind: 'docker-ps' })).stdout).containers.some((c) => c.names === 'kasm_api' && c.state === 'up');
+        if (apiUp) {
+          return {
+            status: 'fail',
+            summary: `kasm_proxy answers ${curl.httpStatus} for ${path} while kasm_api is Up: kasm_proxy lost the container names it resolves (stale DNS after containers were restarted one by one)`,
+            remediation: "Stop and start Kasm's services in order so kasm_proxy re-resolves the containers: `sudo /opt/kasm/bin/stop && sudo /opt/kasm/bin/start`.",
+            evidence,
+            explains: ['api.health', 'api.session-create'],
+          };
+        }
+      }
+      return {
+        status: 'fail',
+        summary: `curl ${url} from the server itself failed: ${curl.meaning}`,
+        remediation: curl.code === 'REFUSED_OR_NO_ROUTE' || curl.code === 'TIMEOUT' || curl.code === 'OTHER' ? 'A refused or hanging local curl while the port listens means a host firewall is in the way: see Host Based Firewalls (ufw status, iptables -S).' : undefined,
+        evidence,
+      };
+    });
+    check.conclude();
+  });
+
+  test(`no host firewall on any ${roleName} blocks its Kasm port`, check(`${role}.firewall`), async ({ check, servers, config }, testInfo) => {
+    skipWithoutHosts(await servers.hosts(role), role, testInfo);
+    const inventory = await servers.inventory();
+    await servers.each(role, check, async (host, ssh) => {
+      const port = portOf(host, inventory, config);
+      const [ufwOut, iptablesOut] = await Promise.all([ssh.run({ kind: 'ufw-status' }), ssh.run({ kind: 'iptables-rules' })]);
+      const ufw = parseUfwStatus(ufwOut.stdout);
+      const iptables = parseIptablesRules(iptablesOut.stdout);
+      const blocking = blockingRules(ufw, iptables, port);
+      const evidence = { port, ufw: { active: ufw.active, rules: ufw.rules }, iptablesPolicies: iptables.policies, blocking };
+      if (blocking.length) {
+        return {
+          status: 'warn',
+          summary: `port ${port} is blocked by ${blocking.map((b) => b.description).join('; ')}`,
+          remediation: `Allow the port (\`sudo ufw allow ${port}/tcp\`) or remove the rule. The guide's recovery flushes iptables: it is disruptive (stop Kasm first, set INPUT to ACCEPT before \`iptables -F\`, restart docker to regenerate its rules); this suite never changes firewall rules.`,
+          evidence,
+        };
+      }
+      return { status: 'pass', summary: `ufw ${ufw.active === null ? 'not installed' : ufw.active ? 'active' : 'inactive'}; no ufw or iptables rule blocks port ${port}`, evidence };
+    });
+    check.conclude();
+  });
+}

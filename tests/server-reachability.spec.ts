@@ -1,0 +1,55 @@
+// Validate Session Authorization, the reachability half: WebApp servers reach every agent at the address Kasm
+// uses for it, and agents reach the zone's Upstream Auth Address.
+import { check, test } from '../helpers/fixtures/index.ts';
+import { skipWithoutHosts, sshFailure } from '../helpers/fixtures/servers.ts';
+import { curlOutcome } from '../helpers/diagnosis/curl-outcome.ts';
+
+test('every WebApp server reaches every agent at the address Kasm uses for it', check('webapp.agent-reachable'), async ({ check, servers, config }, testInfo) => {
+  skipWithoutHosts(await servers.hosts('webapp'), 'webapp', testInfo);
+  const inventory = await servers.inventory();
+  testInfo.skip(inventory.kasmAgents.length === 0, 'no agents known: get_agents is not readable with this key and KASM_SSH_AGENTS is empty');
+  await check.evidence('inventory', { agents: inventory.kasmAgents.map((a) => ({ hostname: a.hostname, port: a.port, ssh: a.ssh?.name ?? null })), notes: inventory.notes });
+  const seconds = Math.max(1, Math.round(config.timeouts.ssh / 2000));
+  const outcomes = await Promise.all(
+    inventory.webapps.map(async (webapp) => {
+      try {
+        const ssh = await servers.connect(webapp);
+        return await Promise.all(
+          inventory.kasmAgents.map(async (agent) => {
+            const url = `https://${agent.hostname}:${agent.port}/agent/__healthcheck`;
+            const outcome = await curlOutcome(() => ssh.run({ kind: 'curl-health', url, timeoutSeconds: seconds }), url, 'Use the address in Admin > Infrastructure > Docker Agents; it must resolve and be reachable from every WebApp server.');
+            return [`${webapp.name} -> ${agent.hostname}:${agent.port}`, outcome] as const;
+          }),
+        );
+      } catch (error) {
+        return [[webapp.name, sshFailure(error)] as const];
+      }
+    }),
+  );
+  for (const [name, outcome] of outcomes.flat()) check.target(name, outcome);
+  for (const agent of inventory.kasmAgents.filter((a) => !a.ssh)) {
+    check.target(`${agent.hostname} (SSH)`, { status: 'warn', summary: `agent ${agent.hostname} is in Kasm (Infrastructure > Docker Agents) but not in KASM_SSH_AGENTS: its host checks did not run`, remediation: 'Add it to KASM_SSH_AGENTS so every agent is checked.' });
+  }
+  check.conclude();
+});
+
+test("every agent reaches the zone's Upstream Auth Address", check('agent.upstream-auth-reachable'), async ({ check, servers, config }, testInfo) => {
+  skipWithoutHosts(await servers.hosts('agent'), 'agent', testInfo);
+  const inventory = await servers.inventory();
+  testInfo.skip(inventory.upstreamAuth.length === 0, 'no Upstream Auth Address known: get_zones is not readable with this key and KASM_UPSTREAM_AUTH_ADDRESS is not set');
+  const seconds = Math.max(1, Math.round(config.timeouts.ssh / 2000));
+  await servers.each('agent', check, async (_agent, ssh) => {
+    const outcomes = await Promise.all(
+      inventory.upstreamAuth.map(({ zone, address }) => {
+        const url = `https://${address}/api/__healthcheck`;
+        return curlOutcome(
+          () => ssh.run({ kind: 'curl-health', url, timeoutSeconds: seconds }),
+          url,
+          `Zone "${zone}": set Admin > Infrastructure > Zones > Upstream Auth Address to an internal load balancer in front of the WebApp servers, or an internal DNS name for them, that every agent can resolve and reach without TLS inspection; then destroy existing sessions.`,
+        );
+      }),
+    );
+    return outcomes.find((o) => o.status === 'fail') ?? { status: 'pass', summary: outcomes.map((o) => o.summary).join('; '), evidence: { checked: outcomes.map((o) => o.evidence) } };
+  });
+  check.conclude();
+});

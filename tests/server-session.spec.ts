@@ -1,0 +1,123 @@
+// Validate Session Authorization and the websocket at the agent, for a fresh session opened in the browser:
+// kasm_api's kasm_connect and internal_auth lines, and the agent kasm_proxy's websockify 101 line (nginx writes it
+// when the stream closes, so the page is closed before the logs are read).
+import { check, expect, test, type OpenedDesktop } from '../helpers/fixtures/index.ts';
+import { skipWithoutHosts } from '../helpers/fixtures/servers.ts';
+import { kasmIdsIn, parseKasmApiLog, type KasmApiEntry } from '../helpers/logs/kasm-api.ts';
+import { parseNginxAccessLog } from '../helpers/logs/nginx.ts';
+import type { Servers } from '../helpers/fixtures/servers.ts';
+import type { Page } from '@playwright/test';
+
+
+async function openAndClose(desktop: { open(): Promise<OpenedDesktop> }, page: Page): Promise<OpenedDesktop> {
+  const opened = await desktop.open();
+  await opened.streamSettled();
+  await page.close();
+  return opened;
+}
+
+interface ApiLines {
+  host: string;
+  entries: KasmApiEntry[];
+  unparsed: string[];
+}
+
+async function kasmApiLines(servers: Servers, since: Date): Promise<ApiLines[]> {
+  const webapps = await servers.hosts('webapp');
+  return Promise.all(
+    webapps.map(async (host) => {
+      const ssh = await servers.connect(host);
+      const result = await ssh.run({ kind: 'docker-logs', container: 'kasm_api', since });
+      return { host: host.name, ...parseKasmApiLog(result.stdout) };
+    }),
+  );
+}
+
+const line = (e: KasmApiEntry) => e.raw.slice(0, 400);
+
+for (const [id, path] of [
+  ['api.kasm-connect', '/api/kasm_connect/'],
+  ['api.internal-auth', '/api/internal_auth/'],
+] as const) {
+  test(`kasm_api logged GET ${path} with 202 for the session`, check(id), async ({ check, servers, desktop, page, config }, testInfo) => {
+    skipWithoutHosts(await servers.hosts('webapp'), 'webapp', testInfo);
+    const opened = await test.step('client: open a fresh session, stream, close it', () => openAndClose(desktop, page));
+    const since = new Date(opened.startedAt.getTime() - config.clockSkewMs);
+    const logs = await test.step(`webapp: docker logs --since ${since.toISOString()} kasm_api on every WebApp server`, () => kasmApiLines(servers, since));
+    const calls = logs.flatMap((l) => l.entries.filter((e) => e.kind === 'access' && e.path === path && e.at >= since).map((e) => ({ host: l.host, entry: e })));
+    const mentions = logs.flatMap((l) => l.entries.filter((e) => e.kind === 'message' && kasmIdsIn(e).includes(opened.kasmId)).map((e) => ({ host: l.host, entry: e })));
+    const denials = calls.filter((c) => c.entry.kind === 'access' && (c.entry.status === 401 || c.entry.status === 403));
+    const warnings = logs.flatMap((l) => l.entries.filter((e) => e.kind === 'message' && e.at >= since && /missing required username or token|Invalid token|Unauthorized/i.test(e.message)).map((e) => ({ host: l.host, entry: e })));
+    await check.evidence('kasm_api lines', {
+      window: { since: since.toISOString() },
+      calls: calls.slice(-20).map((c) => `${c.host}: ${line(c.entry)}`),
+      sessionLines: mentions.slice(-10).map((c) => `${c.host}: ${line(c.entry)}`),
+      warnings: warnings.slice(-10).map((c) => `${c.host}: ${line(c.entry)}`),
+      unparsed: logs.map((l) => ({ host: l.host, count: l.unparsed.length, sample: l.unparsed.slice(0, 3) })),
+    });
+    const accepted = calls.filter((c) => c.entry.kind === 'access' && c.entry.status === 202);
+    const ours = id === 'api.kasm-connect' ? mentions.length > 0 || accepted.some((c) => kasmIdsIn(c.entry).includes(opened.kasmId)) : true;
+    if (accepted.length && ours) {
+      check.pass(`${accepted.length} ${path} call(s) answered 202 on ${[...new Set(accepted.map((c) => c.host))].join(', ')} for session ${opened.kasmId}`);
+      return;
+    }
+    if (denials.length) {
+      const first = denials.at(-1)!;
+      const missingValues = warnings.some((w) => /missing required username or token/i.test(w.entry.kind === 'message' ? w.entry.message : ''));
+      const page = opened.vncHtml();
+      const browserSentBoth = ['username', 'session_token'].every((name) => page?.cookieHeaderNames.includes(name));
+      if (id === 'api.kasm-connect' && missingValues && browserSentBoth) {
+        check.fail({
+          summary: `the browser sent username and session_token, but kasm_api logged kasm_connect ${first.entry.kind === 'access' ? first.entry.status : ''} "missing required username or token": a device in front of Kasm stripped the Cookie header (${first.host}: ${line(first.entry)})`,
+          remediation: 'Configure the load balancer / proxy / L7 firewall in front of Kasm to pass the Cookie header on /desktop/ requests (and WebSocket upgrades) unchanged.',
+          hop: 'path',
+        });
+      }
+      check.fail({ summary: `kasm_api answered ${path} with ${first.entry.kind === 'access' ? first.entry.status : '?'} on ${first.host}: ${line(first.entry)}${warnings[0] ? ` / ${line(warnings[0].entry)}` : ''}` });
+    }
+    check.fail({
+      summary: `no ${path} call ${accepted.length ? 'for this session ' : ''}reached kasm_api on ${logs.map((l) => l.host).join(', ')} since ${since.toISOString()}`,
+      remediation:
+        id === 'api.kasm-connect'
+          ? 'The desktop request never reached a WebApp kasm_proxy, or it could not call kasm_api: check the load balancer in front of the WebApp servers and `sudo docker logs kasm_proxy` there.'
+          : "The agent never called kasm_api: check the zone's Upstream Auth Address resolves and is reachable from the agents (agent.upstream-auth-reachable).",
+      hop: id === 'api.kasm-connect' ? 'path' : 'agent',
+    });
+  });
+}
+
+test("the agent's kasm_proxy logged the session's websockify with 101", check('agent.websocket-log'), async ({ check, servers, desktop, page, kasmApi, config }, testInfo) => {
+  skipWithoutHosts(await servers.hosts('agent'), 'agent', testInfo);
+  const opened = await test.step('client: open a fresh session, stream, close it', () => openAndClose(desktop, page));
+  const status = (await kasmApi.call<{ kasm?: { hostname?: string } }>('get_kasm_status', { user_id: opened.userId, kasm_id: opened.kasmId }).catch(() => ({ body: {} as { kasm?: { hostname?: string } } }))).body;
+  const agents = await servers.hosts('agent');
+  const own = agents.filter((a) => a.target.host === status.kasm?.hostname);
+  const candidates = own.length ? own : agents;
+  const since = new Date(opened.startedAt.getTime() - config.clockSkewMs);
+  const wanted = `/desktop/${opened.kasmId}/vnc/websockify`;
+  let found: { host: string; line: string; status: number; bytes: number } | undefined;
+  const seen: string[] = [];
+  // nginx writes a WebSocket's line when it closes; the page is closed, so it comes within moments.
+  await expect
+    .poll(
+      async () => {
+        for (const host of candidates) {
+          const result = await (await servers.connect(host)).run({ kind: 'docker-logs', container: 'kasm_proxy', since });
+          const lines = parseNginxAccessLog(result.stdout).entries.filter((e) => e.path === wanted);
+          seen.push(...lines.map((e) => `${host.name}: ${e.raw}`));
+          const line = lines.find((e) => e.status === 101) ?? lines[0];
+          if (line) found = { host: host.name, line: line.raw, status: line.status, bytes: line.bytes };
+        }
+        return found?.status === 101;
+      },
+      { timeout: 10_000, intervals: [250, 500, 1_000] },
+    )
+    .toBe(true)
+    .catch(() => undefined);
+  await check.evidence('kasm_proxy lines', { agents: candidates.map((c) => c.name), since: since.toISOString(), lines: [...new Set(seen)].slice(-10) });
+  if (!found) {
+    return check.fail({ summary: `no GET ${wanted} line in kasm_proxy on ${candidates.map((c) => c.name).join(', ')} since ${since.toISOString()}: the websocket never reached the agent` });
+  }
+  if (found.status !== 101) return check.fail({ summary: `the agent's kasm_proxy answered the websockify with ${found.status} (${found.host}: ${found.line})`, remediation: 'The agent refused the stream: read the agent kasm_proxy error log and api.internal-auth.', hop: 'agent' });
+  check.pass(`${found.host}: websockify 101, ${found.bytes} bytes`);
+});
