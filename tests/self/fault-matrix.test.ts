@@ -96,3 +96,22 @@ describe('fault matrix', { concurrency: false }, () => {
     });
   }
 });
+
+describe('topology', () => {
+  it('a lab of 1 WebApp server and 3 agents is checked on every host, healthy', { timeout: 180_000 }, async () => {
+    const lab = await startLab({ agents: 3 });
+    const dir = mkdtempSync(join(tmpdir(), 'kasm-topology-'));
+    try {
+      const run = await runSuite(lab, dir);
+      const context = `\n--- suite output ---\n${run.output.slice(-6000)}`;
+      assert.equal(run.diagnosis?.verdict, 'healthy', context);
+      for (const check of ['agent.containers', 'agent.listening', 'agent.local-connectivity', 'agent.firewall', 'agent.upstream-auth-reachable']) {
+        assert.equal(run.diagnosis!.findings.filter((f) => f.check === check && f.status === 'pass').length, 3, `${check} on every agent${context}`);
+      }
+      assert.equal(run.diagnosis!.findings.filter((f) => f.check === 'webapp.agent-reachable' && f.status === 'pass').length, 3, context);
+    } finally {
+      await lab.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
