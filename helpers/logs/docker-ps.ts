@@ -1,7 +1,7 @@
 // `docker ps [-a]` as a table (default or `--format 'table ...'`) and as `--format '{{json .}}'` lines.
 // The table is docker's text/tabwriter output: cells padded to their column, at least 3 spaces apart, empty cells
 // (PORTS of a stopped container) left blank, so a row can have fewer cells than the header has columns.
-import { isBlank, looksBinary, parseIsoTime, splitLines } from './text.ts';
+import { isBlank, looksBinary, parseIsoTime, parseJsonObject, splitLines } from './text.ts';
 
 export type ContainerRunState = 'up' | 'restarting' | 'exited' | 'created' | 'paused' | 'dead' | 'unknown';
 export type ContainerHealth = 'healthy' | 'unhealthy' | 'starting' | null;
@@ -203,14 +203,8 @@ function plausible(values: Partial<Record<Key, string>>): boolean {
 }
 
 function fromJson(line: string): DockerContainer | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return null;
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
-  const record = value as Record<string, unknown>;
+  const record = parseJsonObject(line);
+  if (!record) return null;
   const text = (key: string) => (typeof record[key] === 'string' ? (record[key] as string) : undefined);
   const values: Partial<Record<Key, string>> = {
     id: text('ID'),

@@ -1,7 +1,7 @@
 // kasm_api's log (`docker logs kasm_api`): Python logging `%(asctime)s [%(levelname)s] %(name)s: %(message)s`, with
 // CherryPy's access lines under the `cherrypy.access.<id(app)>` logger (KASM-FACTS.md §5).
 import { kasmIdsInText } from './kasm-id.ts';
-import { isBlank, looksBinary, parseIsoTime, parsePythonTime, QUOTED, splitDockerStamp, splitLines, splitRequest } from './text.ts';
+import { isBlank, looksBinary, parseIsoTime, parseJsonObject, parsePythonTime, QUOTED, splitDockerStamp, splitLines, splitRequest } from './text.ts';
 
 interface KasmApiBase {
   /** Python's asctime, read as UTC (the containers run in UTC). */
@@ -90,14 +90,8 @@ const text = (value: unknown): string | null => (typeof value === 'string' ? val
 
 /** The JSON file logs (`api_server_json.log`): `{levelname, message, process, ingest_date, ...}` (§5). */
 function fromJson(line: string, dockerAt: Date | null): KasmApiEntry | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return null;
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
-  const record = value as Record<string, unknown>;
+  const record = parseJsonObject(line);
+  if (!record) return null;
   const level = text(record.levelname);
   const message = text(record.message);
   const at = parseIsoTime(text(record.ingest_date) ?? text(record.asctime) ?? text(record.timestamp) ?? '') ?? dockerAt;

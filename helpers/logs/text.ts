@@ -116,3 +116,14 @@ export const SERVICE_PORTS: Record<string, number> = {
   postgresql: 5432,
   mysql: 3306,
 };
+
+/** A JSON object on one line (docker's `{{json .}}`, Kasm's JSON file logs), or null for anything else. */
+export function parseJsonObject(line: string): Record<string, unknown> | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+}

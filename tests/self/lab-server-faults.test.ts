@@ -10,14 +10,9 @@ import { createDispatcher, lookup } from '../../helpers/net.ts';
 import { FAULTS, type FaultName } from '../../lab/faults.ts';
 import { startLab, UNRESOLVABLE_AUTH_HOST, type Lab } from '../../lab/index.ts';
 import type { HostState } from '../../lab/state.ts';
+import { connect, run, waitFor } from './lab-ssh-client.ts';
 
-const { Client } = ssh2;
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 interface Curl {
   exit: number;
@@ -31,48 +26,9 @@ const NGINX_ERROR = /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d \[error\] \d+#\d+: \*\d+ 
 // curl's exits for a connection the peer refuses or resets: 7 (connect), 35 (TLS handshake), 56 (receive).
 const CUT_OFF = [7, 35, 56];
 
-function knownHostKey(knownHostsFile: string, host: string, port: number): string {
-  const line = readFileSync(knownHostsFile, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith(`[${host}]:${port} `));
-  assert.ok(line, `known_hosts has no entry for [${host}]:${port}`);
-  return line.split(' ')[2]!;
-}
 
-function connect(target: { host: string; port: number }, privateKey: Buffer, knownHostsFile: string): Promise<ssh2.Client> {
-  const expected = knownHostKey(knownHostsFile, target.host, target.port);
-  return new Promise((resolve, reject) => {
-    const client = new Client();
-    client.once('ready', () => resolve(client));
-    client.once('error', reject);
-    client.connect({ host: target.host, port: target.port, username: 'kasm-admin', privateKey, readyTimeout: 5000, hostVerifier: (key: Buffer) => key.toString('base64') === expected });
-  });
-}
 
-function run(client: ssh2.Client, command: string, timeoutMs = 20_000): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    client.exec(command, (error, channel) => {
-      if (error) return reject(error);
-      const result: Result = { code: null, stdout: '', stderr: '' };
-      const timer = setTimeout(() => channel.close(), timeoutMs);
-      channel.on('data', (chunk: Buffer) => (result.stdout += chunk.toString()));
-      channel.stderr.on('data', (chunk: Buffer) => (result.stderr += chunk.toString()));
-      channel.on('exit', (code: number | null) => (result.code = code));
-      channel.on('close', () => {
-        clearTimeout(timer);
-        resolve(result);
-      });
-    });
-  });
-}
 
-async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 const cookieHeader = (setCookie: string[]) => setCookie.map((c) => c.split(';')[0]).join('; ');
 

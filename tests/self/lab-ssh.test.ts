@@ -14,16 +14,11 @@ import { installHostCommands } from '../../lab/host/install.ts';
 import { humanDuration } from '../../lab/host/docker-format.ts';
 import { lineStamp, parseTimeValue, sinceOffset, tailOffset } from '../../lab/host/log-file.ts';
 import { startSshHosts, type SshHostsHandle } from '../../lab/ssh.ts';
+import { connect, knownHostKey, run, waitFor } from './lab-ssh-client.ts';
 import { createContainer, dockerTimestamp, paths, readJson, writeJson, type ContainerState, type HostState } from '../../lab/state.ts';
 
-interface Result {
-  code: number | null;
-  signal: string | undefined;
-  stdout: string;
-  stderr: string;
-}
 
-const { Client, utils } = ssh2;
+const { utils } = ssh2;
 const execFileAsync = promisify(execFile);
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
@@ -54,53 +49,11 @@ function writeHost(root: string, host: HostState, containers: Array<ContainerSta
   return new Map(containers.map((c) => [c.name, createContainer(root, host.id, c)]));
 }
 
-function knownHostKey(knownHostsFile: string, host: string, port: number): string {
-  const line = readFileSync(knownHostsFile, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith(`[${host}]:${port} `));
-  assert.ok(line, `known_hosts has no entry for [${host}]:${port}`);
-  return line.split(' ')[2]!;
-}
 
-function connect(target: { host: string; port: number }, privateKey: Buffer, knownHostsFile: string): Promise<ssh2.Client> {
-  const expected = knownHostKey(knownHostsFile, target.host, target.port);
-  return new Promise((resolve, reject) => {
-    const client = new Client();
-    client.once('ready', () => resolve(client));
-    client.once('error', reject);
-    client.connect({ host: target.host, port: target.port, username: 'kasm-admin', privateKey, readyTimeout: 5000, hostVerifier: (key: Buffer) => key.toString('base64') === expected });
-  });
-}
 
-function run(client: ssh2.Client, command: string, timeoutMs = 10_000): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    client.exec(command, (error, channel) => {
-      if (error) return reject(error);
-      const result: Result = { code: null, signal: undefined, stdout: '', stderr: '' };
-      const timer = setTimeout(() => channel.close(), timeoutMs);
-      channel.on('data', (chunk: Buffer) => (result.stdout += chunk.toString()));
-      channel.stderr.on('data', (chunk: Buffer) => (result.stderr += chunk.toString()));
-      channel.on('exit', (code: number | null, signal?: string) => {
-        result.code = code;
-        result.signal = signal;
-      });
-      channel.on('close', () => {
-        clearTimeout(timer);
-        resolve(result);
-      });
-    });
-  });
-}
 
 const processArgs = () => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n');
 
-async function waitUntil(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('lab SSH hosts', () => {
   let root: string;
@@ -369,7 +322,7 @@ describe('lab SSH hosts', () => {
         assert.ok(Date.now() - started < 3000);
         const waiting = await run(web, 'sudo docker ps', 1500);
         assert.deepEqual(waiting, { code: null, signal: undefined, stdout: '', stderr: '[sudo] password for kasm-admin: ' });
-        await waitUntil(() => !processArgs().some((args) => args.includes(`${root}/bin/lab-host.mjs sudo`)), 'the abandoned sudo to be killed');
+        await waitFor('the abandoned sudo to be killed', () => !processArgs().some((args) => args.includes(`${root}/bin/lab-host.mjs sudo`)));
       } finally {
         writeJson(paths.faults(root), []);
       }
