@@ -1,7 +1,7 @@
 // Validate Session Authorization and the websocket at the agent, for a fresh session opened in the browser:
 // kasm_api's kasm_connect and internal_auth lines, and the agent kasm_proxy's websockify 101 line (nginx writes it
 // when the stream closes, so the page is closed before the logs are read).
-import { check, expect, test, type OpenedDesktop } from '../helpers/fixtures/index.ts';
+import { check, expect, test, type Check, type OpenedDesktop } from '../helpers/fixtures/index.ts';
 import { skipWithoutHosts } from '../helpers/fixtures/servers.ts';
 import { kasmIdsIn, parseKasmApiLog, type KasmApiEntry } from '../helpers/logs/kasm-api.ts';
 import { parseNginxAccessLog } from '../helpers/logs/nginx.ts';
@@ -22,12 +22,11 @@ interface ApiLines {
   unparsed: string[];
 }
 
-async function kasmApiLines(servers: Servers, since: Date): Promise<ApiLines[]> {
+async function kasmApiLines(servers: Servers, since: Date, check: Check): Promise<ApiLines[]> {
   const webapps = await servers.hosts('webapp');
   return Promise.all(
     webapps.map(async (host) => {
-      const ssh = await servers.connect(host);
-      const result = await ssh.run({ kind: 'docker-logs', container: 'kasm_api', since });
+      const result = await servers.run(host, { kind: 'docker-logs', container: 'kasm_api', since }, check);
       return { host: host.name, ...parseKasmApiLog(result.stdout) };
     }),
   );
@@ -43,7 +42,7 @@ for (const [id, path] of [
     skipWithoutHosts(await servers.hosts('webapp'), 'webapp', testInfo);
     const opened = await test.step('client: open a fresh session, stream, close it', () => openAndClose(desktop, page));
     const since = new Date(opened.startedAt.getTime() - config.clockSkewMs);
-    const logs = await test.step(`webapp: docker logs --since ${since.toISOString()} kasm_api on every WebApp server`, () => kasmApiLines(servers, since));
+    const logs = await test.step(`webapp: docker logs --since ${since.toISOString()} kasm_api on every WebApp server`, () => kasmApiLines(servers, since, check));
     const calls = logs.flatMap((l) => l.entries.filter((e) => e.kind === 'access' && e.path === path && e.at >= since).map((e) => ({ host: l.host, entry: e })));
     const mentions = logs.flatMap((l) => l.entries.filter((e) => e.kind === 'message' && kasmIdsIn(e).includes(opened.kasmId)).map((e) => ({ host: l.host, entry: e })));
     const denials = calls.filter((c) => c.entry.kind === 'access' && (c.entry.status === 401 || c.entry.status === 403));
@@ -102,7 +101,7 @@ test("the agent's kasm_proxy logged the session's websockify with 101", check('a
     .poll(
       async () => {
         for (const host of candidates) {
-          const result = await (await servers.connect(host)).run({ kind: 'docker-logs', container: 'kasm_proxy', since });
+          const result = await servers.run(host, { kind: 'docker-logs', container: 'kasm_proxy', since }, check);
           const lines = parseNginxAccessLog(result.stdout).entries.filter((e) => e.path === wanted);
           seen.push(...lines.map((e) => `${host.name}: ${e.raw}`));
           const line = lines.find((e) => e.status === 101) ?? lines[0];
