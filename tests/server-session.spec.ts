@@ -57,7 +57,7 @@ for (const [id, path] of [
     const accepted = calls.filter((c) => c.entry.kind === 'access' && c.entry.status === 202);
     const ours = id === 'api.kasm-connect' ? mentions.length > 0 || accepted.some((c) => kasmIdsIn(c.entry).includes(opened.kasmId)) : true;
     if (accepted.length && ours) {
-      check.pass(`${accepted.length} ${path} call(s) answered 202 on ${[...new Set(accepted.map((c) => c.host))].join(', ')} for session ${opened.kasmId}`);
+      check.pass(`${path} answered 202 for session ${opened.kasmId} (${accepted.length} call(s) with 202 in its window on ${[...new Set(accepted.map((c) => c.host))].join(', ')})`);
       return;
     }
     if (denials.length) {
