@@ -1,15 +1,8 @@
 import { check, expect, test } from '../helpers/fixtures/index.ts';
-import { explainApiError } from '../helpers/diagnosis/explain.ts';
+import { orFailCheck } from '../helpers/diagnosis/explain.ts';
 
 test('kasm_api answers its health check with {"ok": true}', check('api.health', ['@smoke']), async ({ check, kasmApi, config }) => {
-  const health = await test.step('api: GET /api/__healthcheck through the client-facing URL', async () => {
-    try {
-      return await kasmApi.health();
-    } catch (error) {
-      const { summary, remediation, hop, evidence } = explainApiError(error, config.url);
-      return check.fail({ summary, remediation, hop, evidence });
-    }
-  });
+  const health = await test.step('api: GET /api/__healthcheck through the client-facing URL', () => orFailCheck(check, config.url, () => kasmApi.health()));
   await check.evidence('healthcheck', { url: kasmApi.url('/api/__healthcheck').href, status: health.status, body: health.text.slice(0, 300), ms: Math.round(health.ms) });
   if (health.status >= 502 && health.status <= 504) {
     check.fail({ summary: `kasm_proxy answered ${health.status} for /api/__healthcheck: kasm_api is down or kasm_proxy cannot reach it` });

@@ -4,14 +4,25 @@ import type { Hop } from './catalog.ts';
 
 export interface Explanation {
   summary: string;
-  remediation: string;
+  remediation?: string;
   hop?: Hop;
   evidence: Record<string, unknown>;
 }
 
+/** Runs a Developer API call; its failure fails the check with the hop and the fix it points to. Other errors are bugs and pass through. */
+export async function orFailCheck<T>(check: { fail(details: Explanation): never }, kasmUrl: URL, call: () => Promise<T>, prefix = ''): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (!(error instanceof KasmApiError)) throw error;
+    const explained = explainApiError(error, kasmUrl);
+    return check.fail({ ...explained, summary: `${prefix}${explained.summary}` });
+  }
+}
+
 export function explainApiError(error: unknown, kasmUrl: URL): Explanation {
   if (!(error instanceof KasmApiError)) {
-    return { summary: error instanceof Error ? error.message : String(error), remediation: '', evidence: {} };
+    return { summary: error instanceof Error ? error.message : String(error), evidence: {} };
   }
   const evidence = { call: error.call, code: error.code, ...error.details };
   switch (error.code) {
