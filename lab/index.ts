@@ -205,9 +205,10 @@ async function build(root: string, options: LabOptions, stops: Array<() => Promi
       const logFile = join(paths.container(root, agent.hostId, container.name), 'root', 'home', 'kasm-user', '.vnc', `${container.hostname}:1.log`);
       mkdirSync(join(logFile, '..'), { recursive: true });
       log.write(' ------------------ Xvnc started ------------------');
-      const vnc = await startKasmVnc({ host: hosts.find((h) => h.state.id === agent.hostId)!.state.ip, tls, password: vncPassword, logFile, faults: () => faults.active, desktop: { width: 1024, height: 640, label: session.image.friendly_name } });
+      const agentIp = hosts.find((h) => h.state.id === agent.hostId)!.state.ip;
+      const vnc = await startKasmVnc({ host: agentIp, tls, password: vncPassword, logFile, faults: () => faults.active, desktop: { width: 1024, height: 640, label: session.image.friendly_name } });
       vncs.set(session.kasmId, vnc);
-      routes.set(session.kasmId, { host: hosts.find((h) => h.state.id === agent.hostId)!.state.ip, port: vnc.port });
+      routes.set(session.kasmId, { host: agentIp, port: vnc.port });
       return { containerName: container.name, containerId: container.id, hostname: container.hostname, containerIp: `172.18.0.${10 + routes.size}`, vncPort: vnc.port, vncPassword };
     },
     async destroy(session: LabSession): Promise<void> {

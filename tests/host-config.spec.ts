@@ -1,7 +1,7 @@
 // Server Configuration Issues, on every WebApp and agent server: containers, the listening port, local
 // connectivity through the server's own IP, and the host firewall (reported, never changed).
 import { check, test } from '../helpers/fixtures/index.ts';
-import { skipWithoutHosts } from '../helpers/fixtures/servers.ts';
+import { curlSeconds, skipWithoutHosts } from '../helpers/fixtures/servers.ts';
 import { classifyCurl } from '../helpers/logs/curl.ts';
 import { parseDockerPs, type DockerContainer } from '../helpers/logs/docker-ps.ts';
 import { blockingRules, parseIptablesRules, parseUfwStatus } from '../helpers/logs/firewall.ts';
@@ -90,7 +90,7 @@ for (const role of ['webapp', 'agent'] as const) {
       if (!addresses.length) return { status: 'warn', summary: 'no user-facing IPv4 address found in ip addr (loopback, docker and bridge interfaces are skipped)' };
       const ip = addresses[0]!.address;
       const url = `https://${ip}:${port}${path}`;
-      const result = await ssh.run({ kind: 'curl-health', url, timeoutSeconds: Math.max(1, Math.round(config.timeouts.ssh / 2000)) });
+      const result = await ssh.run({ kind: 'curl-health', url, timeoutSeconds: curlSeconds(config) });
       const curl = classifyCurl({ exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr });
       const evidence = { url, curl: { exitCode: result.exitCode, code: curl.code, httpStatus: curl.httpStatus, body: curl.body, meaning: curl.meaning } };
       if (curl.ok) return { status: 'pass', summary: `curl ${url} answered {"ok": true}`, evidence };

@@ -1,7 +1,7 @@
 // Validate Session Authorization, the reachability half: WebApp servers reach every agent at the address Kasm
 // uses for it, and agents reach the zone's Upstream Auth Address.
 import { check, test } from '../helpers/fixtures/index.ts';
-import { skipWithoutHosts, sshFailure } from '../helpers/fixtures/servers.ts';
+import { curlSeconds, skipWithoutHosts, sshFailure } from '../helpers/fixtures/servers.ts';
 import { curlOutcome } from '../helpers/diagnosis/curl-outcome.ts';
 
 test('every WebApp server reaches every agent at the address Kasm uses for it', check('webapp.agent-reachable'), async ({ check, servers, config }, testInfo) => {
@@ -9,7 +9,7 @@ test('every WebApp server reaches every agent at the address Kasm uses for it', 
   const inventory = await servers.inventory();
   testInfo.skip(inventory.kasmAgents.length === 0, 'no agents known: get_agents is not readable with this key and KASM_SSH_AGENTS is empty');
   await check.evidence('inventory', { agents: inventory.kasmAgents.map((a) => ({ hostname: a.hostname, port: a.port, ssh: a.ssh?.name ?? null })), notes: inventory.notes });
-  const seconds = Math.max(1, Math.round(config.timeouts.ssh / 2000));
+  const seconds = curlSeconds(config);
   const outcomes = await Promise.all(
     inventory.webapps.map(async (webapp) => {
       try {
@@ -37,7 +37,7 @@ test("every agent reaches the zone's Upstream Auth Address", check('agent.upstre
   skipWithoutHosts(await servers.hosts('agent'), 'agent', testInfo);
   const inventory = await servers.inventory();
   testInfo.skip(inventory.upstreamAuth.length === 0, 'no Upstream Auth Address known: get_zones is not readable with this key and KASM_UPSTREAM_AUTH_ADDRESS is not set');
-  const seconds = Math.max(1, Math.round(config.timeouts.ssh / 2000));
+  const seconds = curlSeconds(config);
   await servers.each('agent', check, async (_agent, ssh) => {
     const outcomes = await Promise.all(
       inventory.upstreamAuth.map(({ zone, address }) => {

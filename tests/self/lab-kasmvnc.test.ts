@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import selfsigned from 'selfsigned';
 import { WebSocket, type RawData } from 'ws';
 import { startKasmVnc, type KasmVncHandle } from '../../lab/kasmvnc.ts';
+import { waitFor } from './wait.ts';
 
 const PASSWORD = 'per-session-Vnc-pw';
 const KASM_ID = '5005adab-5fa1-475b-b1ba-22232d66a98a';
@@ -92,13 +93,6 @@ function assertInOrder(lines: string[], expected: Array<string | RegExp>): void 
   }
 }
 
-async function waitFor(check: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** RFB over WebSocket arrives in arbitrary slices; reads wait until enough bytes have come. */
 class RfbStream {
@@ -239,7 +233,7 @@ describe('KasmVNC stand-in: HTTP Basic auth and static files', () => {
 
     const empty = connect(vnc.port, '127.0.0.1', () => empty.end());
     await once(empty, 'close');
-    await waitFor(() => [...handlers().values()].some((lines) => lines.includes('[DEBUG] ignoring empty handshake')), 'ignoring empty handshake');
+    await waitFor('ignoring empty handshake', () => [...handlers().values()].some((lines) => lines.includes('[DEBUG] ignoring empty handshake')), 3_000);
   });
 });
 
@@ -285,7 +279,7 @@ describe('KasmVNC stand-in: /websockify and RFB', () => {
 
     ws.close();
     await once(ws, 'close');
-    await waitFor(() => handlerWith('connecting to VNC target').includes('[DEBUG] handler exit'), 'the websocket handler to exit');
+    await waitFor('the websocket handler to exit', () => handlerWith('connecting to VNC target').includes('[DEBUG] handler exit'), 3_000);
     assertInOrder(handlerWith('connecting to VNC target'), [
       '[DEBUG] using SSL socket',
       "[DEBUG] X-Forwarded-For ip '10.20.30.40'",
@@ -310,7 +304,7 @@ describe('KasmVNC stand-in: /websockify and RFB', () => {
     assert.equal(isBinary, false);
     assert.equal(Buffer.from(data.toString('latin1'), 'base64').toString('latin1'), 'RFB 003.008\n');
     ws.terminate();
-    await waitFor(() => [...handlers().values()].some((lines) => lines.includes('[DEBUG] client closed connection')), 'client closed connection');
+    await waitFor('client closed connection', () => [...handlers().values()].some((lines) => lines.includes('[DEBUG] client closed connection')), 3_000);
     assert.equal(handlerWith('client closed connection').at(-1), '[DEBUG] handler exit');
   });
 

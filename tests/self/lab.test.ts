@@ -11,6 +11,7 @@ import { createDispatcher, lookup } from '../../helpers/net.ts';
 import { FAULTS, type FaultName } from '../../lab/faults.ts';
 import { FOREIGN_ZONE_HOST, startLab, type Lab } from '../../lab/index.ts';
 import { paths, readJson, type ContainerState } from '../../lab/state.ts';
+import { waitFor } from './wait.ts';
 
 const CHERRYPY = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} \[INFO\] cherrypy\.access\.\d+: \S+ - - \[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d\] "(\w+) (\S+) (HTTP\/1\.[01])" (\d{3}) (\d+|-) "[^"]*" "[^"]*"$/;
 // Short, so the idle-cut test waits little; the cut only happens while that fault is on.
@@ -138,7 +139,7 @@ describe('embedded lab', () => {
       ws.once('close', () => resolve());
       ws.close();
     });
-    await waitFor(() => logOf(agent.id, 'kasm_proxy').some((line) => pattern.test(line)));
+    await waitFor('the agent kasm_proxy websockify line', () => logOf(agent.id, 'kasm_proxy').some((line) => pattern.test(line)));
     assert.ok(logOf(agent.id, 'kasm_proxy').some((line) => pattern.test(line) && NGINX.test(line)));
     await api('destroy_kasm', { user_id: userId, kasm_id: kasmId });
   });
@@ -147,12 +148,12 @@ describe('embedded lab', () => {
     const webapp = lab.hosts.find((h) => h.role === 'webapp')!;
     const apiState = () => readJson<ContainerState>(join(paths.container(lab.root, webapp.id, 'kasm_api'), 'container.json')).state;
     lab.faults.set(['api-down']);
-    await waitFor(() => apiState() === 'exited');
+    await waitFor('kasm_api to show as exited', () => apiState() === 'exited');
     const down = await request(new URL('/api/__healthcheck', lab.url), { dispatcher });
     assert.equal(down.statusCode, 502);
     assert.match(await down.body.text(), /<center><h1>502 Bad Gateway<\/h1><\/center>/);
     lab.faults.set([]);
-    await waitFor(() => apiState() === 'running');
+    await waitFor('kasm_api to show as running', () => apiState() === 'running');
     const up = await request(new URL('/api/__healthcheck', lab.url), { dispatcher });
     assert.equal(up.statusCode, 200);
     await up.body.text();
@@ -173,7 +174,7 @@ describe('embedded lab', () => {
     assert.equal(created.body.kasm_url, undefined, 'a signed-in browser needs no one-time link');
     const kasmId = String(created.body.kasm_id);
     let kasm: Record<string, unknown> = {};
-    await waitFor(async () => {
+    await waitFor('the UI-launched session to run', async () => {
       kasm = (await post('/api/get_user_kasm', { kasm_id: kasmId }, { cookie })).body;
       return kasm.operational_status === 'running';
     });
@@ -308,7 +309,7 @@ describe('embedded lab', () => {
       lab.faults.set(Object.keys(FAULTS));
       lab.faults.set([]);
     }
-    await waitFor(() => apiState() === 'running');
+    await waitFor('kasm_api to show as running', () => apiState() === 'running');
     const health = await request(new URL('/api/__healthcheck', lab.url), { dispatcher });
     assert.equal(await health.body.text(), '{"ok": true}');
     const zone = ((await api('get_zones')).body.zones as Array<{ proxy_hostname: string; proxy_port: number }>)[0]!;
@@ -379,10 +380,3 @@ function connectError(host: string, port: number): Promise<string> {
   });
 }
 
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
