@@ -35,10 +35,18 @@ export class SshHostError extends Error {
 const USER = 'kasm-admin';
 const KILL_GRACE_MS = 1000;
 
-function parsedKey(text: string): ParsedKey {
-  const key = utils.parseKey(text);
-  if (key instanceof Error) throw new SshHostError(`lab ssh: cannot parse a generated key: ${key.message}`, { cause: key });
-  return key;
+
+/**
+ * ssh2's ed25519 generator drops a leading zero byte of the public key about once in 750 keys, leaving a 31-byte key
+ * nothing can parse; such a pair is made again (a bounded number of times) rather than handed out.
+ */
+function generateKey(comment?: string): { private: string; public: string; key: ParsedKey } {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const pair = utils.generateKeyPairSync('ed25519', comment ? { comment } : {});
+    const parsed = utils.parseKey(pair.public);
+    if (!(parsed instanceof Error) && !(utils.parseKey(pair.private) instanceof Error)) return { ...pair, key: parsed };
+  }
+  throw new SshHostError('lab ssh: ssh2 produced no parseable ed25519 key in 10 attempts');
 }
 
 /** `ssh-keygen -lf`: SHA256 of the public key blob, base64 without padding. */
@@ -207,11 +215,11 @@ class HostServer {
 }
 
 function writeClientKey(sshDir: string): { file: string; key: ParsedKey } {
-  const pair = utils.generateKeyPairSync('ed25519', { comment: `${USER}@kasm-lab` });
+  const pair = generateKey(`${USER}@kasm-lab`);
   const file = join(sshDir, 'id_ed25519');
   writeFileSync(file, pair.private, { mode: 0o600 });
   writeFileSync(`${file}.pub`, `${pair.public}\n`, { mode: 0o644 });
-  return { file, key: parsedKey(pair.public) };
+  return { file, key: pair.key };
 }
 
 export async function startSshHosts(opts: { root: string; hosts: HostState[] }): Promise<SshHostsHandle> {
@@ -227,8 +235,8 @@ export async function startSshHosts(opts: { root: string; hosts: HostState[] }):
   try {
     for (const host of opts.hosts) {
       mkdirSync(paths.host(opts.root, host.id), { recursive: true });
-      const pair = utils.generateKeyPairSync('ed25519');
-      const hostKey = parsedKey(pair.public);
+      const pair = generateKey();
+      const hostKey = pair.key;
       const server = new HostServer({ root: opts.root, host, hostKey: pair.private, clientKey: client.key });
       servers.push(server);
       const address = await server.listen();
