@@ -11,6 +11,7 @@ export const FAULTS = {
   'websocket-blocked': 'the load balancer refuses WebSocket upgrades to /websockify with a 403 page, as a security device in front of Kasm does',
   'websocket-upgrade-stripped': 'the load balancer drops the Upgrade and Connection headers, so KasmVNC fails its websocket checks and answers 404',
   'websocket-idle-cut': 'the load balancer cuts every WebSocket tunnel idleCutMs after its 101, without a close frame (an L7 idle or max-duration timeout)',
+  'websocket-malformed': 'the load balancer removes the Sec-WebSocket-Protocol header from WebSocket upgrades to /websockify, so KasmVNC fails its websocket checks (missing Sec-WebSocket-Protocol header) and answers 404',
   'no-resources': 'request_kasm answers 200 with error_message "No resources are available" and creates no session',
   'kasm-connect-denied': "kasm_api answers the WebApp proxy's GET /api/kasm_connect/ with 403 although the cookies are valid, and logs why (the auth sub-request denies the session)",
   'cookie-stripped': 'the load balancer removes the Cookie header from /desktop/ requests and upgrades, so kasm_connect sees no username or token and answers 401',
@@ -22,6 +23,7 @@ export const FAULTS = {
   'proxy-not-listening': "every WebApp server's kasm_proxy stops listening on its port (gone from ss -ltn), so the load balancer's connections are refused and clients get 502",
   'host-firewall': "every agent host's firewall blocks its kasm_proxy port (ufw DENY, iptables DROP): the socket still listens, but every connection to it is reset, the agent's own included",
   'proxy-stale-dns': "every WebApp server's kasm_proxy can no longer resolve kasm-api: /api/ answers 502 and /desktop/ 500 with nginx resolver errors in its log, while kasm_api itself is up",
+  'kasmvnc-crash': "KasmVNC's Xvnc segfaults about 200 ms after it sends a viewer its first framebuffer update, cuts every viewer without a close frame, and logs an (EE) backtrace before vnc_startup.sh restarts it",
 } as const satisfies Record<string, string>;
 
 export type FaultName = keyof typeof FAULTS;

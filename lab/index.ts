@@ -23,6 +23,8 @@ export interface LabOptions {
   keep?: boolean;
   /** How long the websocket-idle-cut fault lets a tunnel live after its 101; default KASM_LAB_IDLE_CUT_MS, else 2000. */
   idleCutMs?: number;
+  /** Which update_image forms kasm_api offers (KASM-FACTS Unknowns 8); both unless a test narrows it. */
+  updateImageForms?: ReadonlyArray<'admin' | 'public'>;
 }
 
 export interface Lab {
@@ -34,6 +36,8 @@ export interface Lab {
   faults: Faults;
   hosts: HostState[];
   api: KasmApi;
+  /** The one workspace, as kasm_api holds it: its run_config is what the debug override changes. */
+  workspace: LabImage;
   ssh: SshHostsHandle;
   stop(): Promise<void>;
 }
@@ -98,6 +102,16 @@ async function makeTls(ips: string[]): Promise<Tls> {
 }
 
 const shortId = () => randomBytes(6).toString('hex');
+
+/** docker-py takes `environment` as a mapping or as `NAME=value` strings; values become strings either way. */
+function runConfigOf(text: string): { environment: Record<string, string>; hostname?: unknown } {
+  const parsed = JSON.parse(text || '{}') as { environment?: unknown; hostname?: unknown };
+  const env = parsed.environment;
+  const pairs: Array<[string, unknown]> = Array.isArray(env)
+    ? env.map((entry) => String(entry)).map((entry) => [entry.split('=')[0] ?? '', entry.slice(entry.indexOf('=') + 1)])
+    : Object.entries(typeof env === 'object' && env !== null ? env : {});
+  return { environment: Object.fromEntries(pairs.map(([k, v]) => [k, String(v)])), hostname: parsed.hostname };
+}
 const since = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
 
 function baseContainer(name: string, image: string, command: string, ports: string, health: ContainerState['health'], createdMinutesAgo: number): ContainerState {
@@ -199,14 +213,17 @@ async function build(root: string, options: LabOptions, stops: Array<() => Promi
     async launch(session: LabSession, _image: LabImage, agent: LabAgent): Promise<LaunchedContainer> {
       const container = baseContainer(`${session.user.username.replace(/[^a-zA-Z0-9.]/g, '').slice(0, 12)}_${session.kasmId.slice(0, 8)}`, session.image.name, '/dockerstartup/kasm_default_profile.sh /dockerstartup/vnc_startup.sh /dockerstartup/kasm_startup.sh --wait', '4901/tcp, 5901/tcp, 6901/tcp', null, 0);
       const vncPassword = randomBytes(18).toString('base64url');
-      container.env = { ...JSON.parse(session.image.run_config || '{}').environment, HOME: '/home/kasm-user', DISPLAY: ':1', VNC_PW: vncPassword, KASM_ID: session.kasmId };
+      // The agent hands the override to docker run as keyword arguments: environment and hostname are the ones that show.
+      const runConfig = runConfigOf(session.image.run_config);
+      container.env = { ...runConfig.environment, HOME: '/home/kasm-user', DISPLAY: ':1', VNC_PW: vncPassword, KASM_ID: session.kasmId };
+      if (typeof runConfig.hostname === 'string' && runConfig.hostname) container.hostname = runConfig.hostname;
       container.xvncVersion = XVNC_BANNER;
       const log = createContainer(root, agent.hostId, container);
       const logFile = join(paths.container(root, agent.hostId, container.name), 'root', 'home', 'kasm-user', '.vnc', `${container.hostname}:1.log`);
       mkdirSync(join(logFile, '..'), { recursive: true });
       log.write(' ------------------ Xvnc started ------------------');
       const agentIp = hosts.find((h) => h.state.id === agent.hostId)!.state.ip;
-      const vnc = await startKasmVnc({ host: agentIp, tls, password: vncPassword, logFile, faults: () => faults.active, desktop: { width: 1024, height: 640, label: session.image.friendly_name } });
+      const vnc = await startKasmVnc({ host: agentIp, tls, password: vncPassword, logFile, faults: () => faults.active, version: XVNC_BANNER, desktop: { width: 1024, height: 640, label: session.image.friendly_name } });
       vncs.set(session.kasmId, vnc);
       routes.set(session.kasmId, { host: agentIp, port: vnc.port });
       return { containerName: container.name, containerId: container.id, hostname: container.hostname, containerIp: `172.18.0.${10 + routes.size}`, vncPort: vnc.port, vncPassword };
@@ -231,7 +248,7 @@ async function build(root: string, options: LabOptions, stops: Array<() => Promi
   for (const host of webapps) {
     const containers = roleContainers('webapp', 0);
     for (const c of containers) host.logs.set(c.name, createContainer(root, host.state.id, c));
-    const api = new KasmApi({ host: host.state.ip, store, apiKey, apiSecret, users: [user], images: [image], zones, agents, launcher, log: host.logs.get('kasm_api')!, faults, proxyContainerIp: '172.18.0.9' });
+    const api = new KasmApi({ host: host.state.ip, store, apiKey, apiSecret, users: [user], images: [image], zones, agents, launcher, log: host.logs.get('kasm_api')!, faults, proxyContainerIp: '172.18.0.9', updateImageForms: options.updateImageForms });
     await api.listen();
     stops.push(() => api.stop());
     apis.push(api);
@@ -366,10 +383,12 @@ async function build(root: string, options: LabOptions, stops: Array<() => Promi
     ...(new Set(webapps.map((h) => h.state.proxyPort)).size === 1 ? { KASM_WEBAPP_PORT: String(webapps[0]!.state.proxyPort) } : {}),
     ...(new Set(agentHosts.map((h) => h.state.proxyPort)).size === 1 ? { KASM_AGENT_PORT: String(agentHosts[0]!.state.proxyPort) } : {}),
     KASM_LAB_ROOT: root,
+    // Restore files belong with the lab: when it stops there is nothing left to restore.
+    KASM_STATE_DIR: join(root, 'state'),
   };
   const envFile = join(root, 'lab.env');
   writeFileSync(envFile, `${Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n')}\n`, { mode: 0o600 });
   writeJson(paths.lab(root), { root, url, hosts: hosts.map((h) => h.state) });
 
-  return { root, url, env, envFile, faults, hosts: hosts.map((h) => h.state), api: apis[0]!, ssh, stop };
+  return { root, url, env, envFile, faults, hosts: hosts.map((h) => h.state), api: apis[0]!, workspace: image, ssh, stop };
 }

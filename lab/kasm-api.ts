@@ -103,7 +103,14 @@ export interface KasmApiOptions {
   faults: Faults;
   /** The docker-network address kasm_proxy talks from, as it appears in the access log. */
   proxyContainerIp: string;
+  /**
+   * Which update_image calls this Kasm answers: the admin API's (`target_image`) and the public one KasmLink uses
+   * (`workspace`). Both by default; a form left out is an unknown call.
+   */
+  updateImageForms?: ReadonlyArray<UpdateImageForm>;
 }
+
+export type UpdateImageForm = 'admin' | 'public';
 
 class ApiError extends Error {
   constructor(
@@ -287,9 +294,11 @@ export class KasmApi {
         return { zones: this.options.zones };
       case 'get_user':
         return { user: this.#userView(this.#user(body.target_user as Record<string, unknown> | undefined)) };
-      default:
-        throw new ApiError(404, `Unknown API call ${name}`);
+      case 'update_image':
+        if (this.#offers('public')) return this.#updateImage(body.workspace);
+        break;
     }
+    throw new ApiError(404, `Unknown API call ${name}`);
   }
 
   async #admin(name: string, body: Record<string, unknown>): Promise<unknown> {
@@ -300,19 +309,27 @@ export class KasmApi {
         return { servers: [] };
       case 'get_images':
         return { images: this.options.images };
-      case 'update_image': {
-        const target = body.target_image as Record<string, unknown> | undefined;
-        const image = this.options.images.find((i) => i.image_id === target?.image_id);
-        if (!image) throw new ApiError(200, 'Image not found');
-        for (const key of ['run_config', 'exec_config'] as const) {
-          const value = target?.[key];
-          if (value !== undefined) image[key] = typeof value === 'string' ? value : JSON.stringify(value);
-        }
-        return { image };
-      }
-      default:
-        throw new ApiError(404, `Unknown admin API call ${name}`);
+      case 'update_image':
+        if (this.#offers('admin')) return this.#updateImage(body.target_image);
+        break;
     }
+    throw new ApiError(404, `Unknown admin API call ${name}`);
+  }
+
+  #offers(form: UpdateImageForm): boolean {
+    return (this.options.updateImageForms ?? ['admin', 'public']).includes(form);
+  }
+
+  /** Both forms carry the same fields; a config sent as an object is kept as the JSON text Kasm would store. */
+  #updateImage(fields: unknown): { image: LabImage } {
+    const target = fields as Record<string, unknown> | undefined;
+    const image = this.options.images.find((i) => i.image_id === target?.image_id);
+    if (!image) throw new ApiError(200, 'Image not found');
+    for (const key of ['run_config', 'exec_config'] as const) {
+      const value = target?.[key];
+      if (value !== undefined) image[key] = typeof value === 'string' ? value : JSON.stringify(value);
+    }
+    return { image };
   }
 
   #requestKasm(body: Record<string, unknown>): unknown {

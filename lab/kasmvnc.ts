@@ -20,6 +20,8 @@ export interface KasmVncOptions {
   /** Active lab faults, read once per accepted connection. */
   faults?: () => ReadonlySet<string>;
   desktop?: { width: number; height: number; label: string };
+  /** What `Xvnc -version` names, with or without the leading `Xvnc `; a restarted Xvnc prints it as its banner. */
+  version?: string;
 }
 
 export interface KasmVncHandle {
@@ -40,6 +42,8 @@ const EXTRA_HEADERS = 'Cross-Origin-Embedder-Policy: require-corp\r\nCross-Origi
 const SERVER_HEADERS = 'Server: KasmVNC/4.0\r\nConnection: close\r\n';
 const FIRST_SOCKET_FD = 32;
 const UPDATE_INTERVAL_MS = 250;
+const CRASH_AFTER_FIRST_UPDATE_MS = 200;
+const DEFAULT_VERSION = 'KasmVNC 1.3.2.b2a3e4e3e4c7d8f9a0b1c2d3e4f5a6b7c8d9e0f1 - built Jun 12 2024 09:41:27';
 const DEFAULT_DESKTOP = { width: 1024, height: 640, label: "kasm-user's desktop" };
 const ERRNO_TEXT: Record<string, string> = {
   ECONNRESET: 'Connection reset by peer',
@@ -72,6 +76,13 @@ class VncLog {
     this.write(line);
   }
 
+  /** vncPrintBanner, which a new Xvnc writes to stderr as it starts. */
+  banner(version: string): void {
+    for (const line of ['', `Xvnc ${version}`, 'Copyright (C) 1999-2018 KasmVNC Team and many others (see README.me)', 'See http://kasmweb.com for information on KasmVNC.', 'Underlying X server release 12014000, The X.Org Foundation', '']) {
+      this.write(line);
+    }
+  }
+
   mute(): void {
     this.#muted = true;
   }
@@ -81,6 +92,7 @@ class VncLog {
   }
 }
 
+/** One Xvnc process: what it logs, its viewers, sockets and fds all die with it. */
 interface Shared {
   log: VncLog;
   secureContext: SecureContext;
@@ -91,29 +103,81 @@ interface Shared {
   sessions: Set<VncSession>;
   sockets: Set<Socket>;
   fds: Set<number>;
+  /** settings.handler_id starts at zero in every Xvnc and counts every accepted TCP connection. */
+  nextHandlerId: number;
+  /** SIGSEGV: this Xvnc dies and vnc_startup.sh starts another on the same port. */
+  crash(): void;
 }
 
 export async function startKasmVnc(opts: KasmVncOptions): Promise<KasmVncHandle> {
-  const shared: Shared = {
-    log: new VncLog(opts.logFile),
-    secureContext: createSecureContext({ key: opts.tls.key, cert: opts.tls.cert }),
-    password: opts.password,
-    statics: loadStatics(),
-    wss: new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, handleProtocols: firstProtocol }),
-    desktop: opts.desktop ?? DEFAULT_DESKTOP,
-    sessions: new Set(),
-    sockets: new Set(),
-    fds: new Set(),
+  const secureContext = createSecureContext({ key: opts.tls.key, cert: opts.tls.cert });
+  const statics = loadStatics();
+  const wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, handleProtocols: firstProtocol });
+  const version = (opts.version ?? DEFAULT_VERSION).replace(/^Xvnc /, '');
+  const spawn = (): Shared => {
+    const xvnc: Shared = {
+      log: new VncLog(opts.logFile),
+      secureContext,
+      password: opts.password,
+      statics,
+      wss,
+      desktop: opts.desktop ?? DEFAULT_DESKTOP,
+      sessions: new Set(),
+      sockets: new Set(),
+      fds: new Set(),
+      nextHandlerId: 0,
+      crash: () => {
+        if (current !== xvnc) return;
+        segfault(xvnc);
+        current = spawn();
+        current.log.banner(version);
+      },
+    };
+    return xvnc;
   };
-  // settings.handler_id starts at zero and counts every accepted TCP connection.
-  let nextId = 0;
+  let current = spawn();
   const server = createServer((raw) => {
-    shared.sockets.add(raw);
-    raw.once('close', () => shared.sockets.delete(raw));
-    void new Handler(nextId++, raw, shared, opts.faults?.() ?? new Set()).run();
+    const xvnc = current;
+    xvnc.sockets.add(raw);
+    raw.once('close', () => xvnc.sockets.delete(raw));
+    void new Handler(xvnc.nextHandlerId++, raw, xvnc, opts.faults?.() ?? new Set()).run();
   });
   const port = await listen(server, opts.host);
-  return { port, connections: () => shared.sessions.size, close: () => shutdown(server, shared) };
+  return { port, connections: () => current.sessions.size, close: () => shutdown(server, current) };
+}
+
+// xorg_backtrace names only exported symbols, so KasmVNC's own encoder frames show as offsets into the binary; the
+// signal-handler and main-loop frames are those of the guide's sample.
+const SEGFAULT_REPORT = [
+  '(EE) ',
+  '(EE) Backtrace:',
+  '(EE) 0: /usr/bin/Xvnc (xorg_backtrace+0x4d) [0x5e48dd]',
+  '(EE) 1: /usr/bin/Xvnc (0x400000+0x1e8259) [0x5e8259]',
+  '(EE) 2: /lib/x86_64-linux-gnu/libpthread.so.0 (0x7f5a57ef6000+0x12980) [0x7f5a57f08980]',
+  '(EE) 3: /usr/bin/Xvnc (0x400000+0x12c9a1) [0x52c9a1]',
+  '(EE) 4: /usr/bin/Xvnc (0x400000+0x12d6c7) [0x52d6c7]',
+  '(EE) 5: /usr/bin/Xvnc (0x400000+0x14a2e1) [0x54a2e1]',
+  '(EE) 6: /usr/bin/Xvnc (0x400000+0x151e35) [0x551e35]',
+  '(EE) 7: /usr/bin/Xvnc (0x400000+0x16b1ed) [0x56b1ed]',
+  '(EE) 8: /usr/bin/Xvnc (WaitForSomething+0x1c3) [0x5e2813]',
+  '(EE) 9: /usr/bin/Xvnc (Dispatch+0xa7) [0x597007]',
+  '(EE) 10: /usr/bin/Xvnc (dix_main+0x36e) [0x59b1fe]',
+  '(EE) 11: /lib/x86_64-linux-gnu/libc.so.6 (__libc_start_main+0xe7) [0x7f5a551ecbf7]',
+  '(EE) 12: /usr/bin/Xvnc (_start+0x2a) [0x46048a]',
+  '(EE) ',
+  '(EE) Segmentation fault at address 0x0',
+  '(EE) ',
+  'Fatal server error:',
+  '(EE) Caught signal 11 (Segmentation fault). Server aborting',
+  '(EE) ',
+];
+
+/** OsSigHandler's report, then the process is gone: its viewers lose their TCP connections without a close frame and it logs nothing more. */
+function segfault(xvnc: Shared): void {
+  for (const line of SEGFAULT_REPORT) xvnc.log.raw(line);
+  xvnc.log.mute();
+  for (const session of xvnc.sessions) session.shutdown();
+  for (const socket of xvnc.sockets) socket.destroy();
 }
 
 function loadStatics(): ReadonlyMap<string, Buffer> {
@@ -606,6 +670,7 @@ class VncSession {
   private rfb: RfbServer | null = null;
   private readonly endpoint: string;
   private fd = 0;
+  private crashTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly handler: Handler,
@@ -628,6 +693,7 @@ class VncSession {
       send: (data) => this.send(data),
       close: (reason) => this.targetClosed(reason),
       log: (level, name, message) => this.shared.log.module(level, name, message),
+      firstUpdateSent: () => this.firstUpdateSent(),
     });
     this.rfb = rfb;
     this.ws.on('message', (data, isBinary) => rfb.receive(decodeFrame(data, isBinary)));
@@ -639,6 +705,12 @@ class VncSession {
   shutdown(): void {
     this.release();
     this.socket.destroy();
+  }
+
+  /** kasmvnc-crash is a deterministic bug: the next round of encoding for a fresh viewer brings Xvnc down. */
+  private firstUpdateSent(): void {
+    if (!this.handler.faults.has('kasmvnc-crash')) return;
+    this.crashTimer = setTimeout(() => this.shared.crash(), CRASH_AFTER_FIRST_UPDATE_MS);
   }
 
   private send(data: Buffer): void {
@@ -673,6 +745,7 @@ class VncSession {
 
   private release(): void {
     this.ended = true;
+    clearTimeout(this.crashTimer);
     this.rfb?.stop();
     this.shared.fds.delete(this.fd);
     this.shared.sessions.delete(this);
@@ -766,6 +839,7 @@ interface RfbPeer {
   send(data: Buffer): void;
   close(reason: string): void;
   log(level: LogLevel, module: string, message: string): void;
+  firstUpdateSent(): void;
 }
 
 class RfbProtocolError extends Error {}
@@ -923,9 +997,11 @@ class RfbServer {
     const asked = { x: message.readUInt16BE(2), y: message.readUInt16BE(4), w: message.readUInt16BE(6), h: message.readUInt16BE(8) };
     const rect = intersect(asked, { x: 0, y: 0, w: this.screen.width, h: this.screen.height });
     if (!incremental || !this.sentFirstFrame) {
+      const first = !this.sentFirstFrame;
       this.pending = null;
       this.sentFirstFrame = true;
       this.sendUpdate(rect);
+      if (first) this.peer.firstUpdateSent();
       return;
     }
     this.pending = rect;

@@ -458,6 +458,9 @@ class IdleCut {
 /** A device that does not speak WebSocket passes the request on as a plain GET. */
 const withoutUpgrade = (upstream: Upstream): Upstream => ({ ...upstream, headers: { ...upstream.headers, Upgrade: undefined, Connection: undefined } });
 
+/** A device that rewrites the handshake and drops the subprotocol, which KasmVNC's parse_handshake insists on. */
+const withoutProtocol = (upstream: Upstream): Upstream => ({ ...upstream, headers: { ...upstream.headers, 'Sec-WebSocket-Protocol': undefined } });
+
 /** The client-facing load balancer in front of the WebApp servers (where L7 devices in the field sit). */
 export async function startEntry(options: EntryOptions): Promise<Listening> {
   const agent = tlsAgent();
@@ -482,6 +485,7 @@ export async function startEntry(options: EntryOptions): Promise<Listening> {
     async upgrade(req, socket, head) {
       if (faults.has('websocket-blocked') && (req.url ?? '').includes('/websockify')) return rejectUpgrade(socket, 403);
       if (faults.has('websocket-upgrade-stripped')) return forwardUpgrade(req, socket, head, withoutUpgrade(upstream(req, true)));
+      if (faults.has('websocket-malformed') && (req.url ?? '').includes('/websockify')) return forwardUpgrade(req, socket, head, withoutProtocol(upstream(req, true)));
       idleCut.watch(socket);
       return forwardUpgrade(req, socket, head, upstream(req, true));
     },

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import selfsigned from 'selfsigned';
 import { WebSocket, type RawData } from 'ws';
+import { parseKasmVncLog } from '../../helpers/logs/kasmvnc.ts';
 import { startKasmVnc, type KasmVncHandle } from '../../lab/kasmvnc.ts';
 import { waitFor } from './wait.ts';
 
@@ -347,5 +348,133 @@ describe('KasmVNC stand-in: /websockify and RFB', () => {
     }
     const ids = [...handlers().keys()];
     assert.deepEqual(ids, ids.map((_, i) => i), 'handler ids count accepted connections from 0');
+  });
+});
+
+/** A viewer through the RFB handshake to its first full-screen update, which is what sets kasmvnc-crash off. */
+async function viewerWithFirstUpdate(port: number): Promise<{ ws: WebSocket; requestedAt: number }> {
+  const ws = new WebSocket(`wss://127.0.0.1:${port}/websockify`, ['binary'], { headers: OWNER, origin: `https://127.0.0.1:${port}`, rejectUnauthorized: false });
+  ws.on('error', () => {});
+  const stream = new RfbStream(ws);
+  assert.equal((await stream.read(12)).toString('latin1'), 'RFB 003.008\n');
+  ws.send(Buffer.from('RFB 003.008\n', 'latin1'));
+  await stream.read((await stream.read(1)).readUInt8(0));
+  ws.send(Buffer.from([1]));
+  assert.equal((await stream.read(4)).readUInt32BE(0), 0, 'SecurityResult OK');
+  ws.send(Buffer.from([1]));
+  const init = await stream.read(24);
+  await stream.read(init.readUInt32BE(20));
+  const requestedAt = Date.now();
+  ws.send(updateRequest(false, 1024, 640));
+  const full = await readRawUpdate(stream);
+  assert.deepEqual([full.w, full.h], [1024, 640]);
+  return { ws, requestedAt };
+}
+
+function closeCode(ws: WebSocket): Promise<number> {
+  return new Promise((resolve) => ws.once('close', (code: number) => resolve(code)));
+}
+
+describe('KasmVNC stand-in: kasmvnc-crash', () => {
+  const BANNER = [
+    'Xvnc KasmVNC 1.3.2.b2a3e4e3e4c7d8f9a0b1c2d3e4f5a6b7c8d9e0f1 - built Jun 12 2024 09:41:27',
+    'Copyright (C) 1999-2018 KasmVNC Team and many others (see README.me)',
+    'See http://kasmweb.com for information on KasmVNC.',
+    'Underlying X server release 12014000, The X.Org Foundation',
+  ];
+  const ACCEPTED = ['got client connection from 127.0.0.1', 'using SSL socket', 'BasicAuth matched', 'using protocol HyBi/IETF 6455 13', 'connecting to VNC target'];
+  const faults = new Set(['kasmvnc-crash']);
+  let crashing: KasmVncHandle;
+  let crashLog: string;
+
+  before(async () => {
+    const pems = await selfsigned.generate([{ name: 'commonName', value: 'kasm' }], { keyType: 'ec', algorithm: 'sha256' });
+    crashLog = join(dir, 'crash:1.log');
+    crashing = await startKasmVnc({ host: '127.0.0.1', tls: { key: pems.private, cert: pems.cert }, password: PASSWORD, logFile: crashLog, faults: () => faults, version: BANNER[0] });
+  });
+  after(() => crashing.close());
+
+  const crashLines = () => readFileSync(crashLog, 'utf8').split('\n');
+  /** What one Xvnc process logged: from its banner (or the file's start) to its backtrace. */
+  const processLines = (n: number) => {
+    const lines = crashLines();
+    const starts = [0, ...lines.flatMap((line, i) => (line === BANNER[0] ? [i + BANNER.length] : []))];
+    const from = starts[n] ?? lines.length;
+    const end = lines.indexOf('(EE) Backtrace:', from);
+    return lines.slice(from, end === -1 ? undefined : end).filter((line) => line !== '' && line !== '(EE) ');
+  };
+
+  test("a viewer's first update brings Xvnc down 200 ms later: every viewer is cut and the log has one segfault and a restart", async () => {
+    const idle = new WebSocket(`wss://127.0.0.1:${crashing.port}/websockify`, ['binary'], { headers: OWNER, origin: `https://127.0.0.1:${crashing.port}`, rejectUnauthorized: false });
+    idle.on('error', () => {});
+    await once(idle, 'message');
+    const idleClosed = closeCode(idle);
+    const { ws, requestedAt } = await viewerWithFirstUpdate(crashing.port);
+    const code = await closeCode(ws);
+    const lived = Date.now() - requestedAt;
+    assert.equal(code, 1006, 'cut without a close frame');
+    assert.ok(lived >= 195 && lived < 3_000, `cut ${lived} ms after the update request`);
+    assert.equal(await idleClosed, 1006, 'the viewer that never got an update is cut too');
+    assert.equal(crashing.connections(), 0);
+    // Room for any close handler of the dead process to (wrongly) log.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    const log = parseKasmVncLog(readFileSync(crashLog, 'utf8'));
+    assert.deepEqual(log.unparsed, []);
+    assert.equal(log.crashes.length, 1);
+    const crash = log.crashes[0]!;
+    assert.deepEqual(
+      { signal: crash.signal, signalName: crash.signalName, sentByPid: crash.sentByPid, aborting: crash.aborting, restarted: crash.restarted },
+      { signal: 11, signalName: 'Segmentation fault', sentByPid: null, aborting: true, restarted: true },
+    );
+    assert.ok(crash.frames.length >= 5, `${crash.frames.length} frames`);
+    assert.equal(crash.frames[0], '/usr/bin/Xvnc (xorg_backtrace+0x4d) [0x5e48dd]');
+    assert.deepEqual(log.versions, [BANNER[0]]);
+    assert.deepEqual(
+      log.entries.flatMap((e) => (e.kind === 'websocket' ? [`${e.handler} ${e.message}`] : [])),
+      [...ACCEPTED.map((m) => `0 ${m}`), ...ACCEPTED.map((m) => `1 ${m}`)],
+      'no close or handler exit from a dead process',
+    );
+    assert.deepEqual(
+      processLines(0).filter((line) => line.includes('XserverDesktop')).map((line) => line.replace(/^.*\] /, '')),
+      ['XserverDesktop: new client, sock 32', 'XserverDesktop: new client, sock 33'],
+    );
+    const lines = crashLines();
+    const fatal = lines.indexOf('Fatal server error:');
+    assert.deepEqual(lines.slice(fatal - 2), [
+      '(EE) Segmentation fault at address 0x0',
+      '(EE) ',
+      'Fatal server error:',
+      '(EE) Caught signal 11 (Segmentation fault). Server aborting',
+      '(EE) ',
+      '',
+      ...BANNER,
+      '',
+      '',
+    ]);
+  });
+
+  test('the restarted Xvnc counts handlers and socks from the start again, and crashes again after its own first update', async () => {
+    const { ws } = await viewerWithFirstUpdate(crashing.port);
+    assert.equal(await closeCode(ws), 1006);
+    const second = processLines(1);
+    assert.match(second[0] ?? '', /^ \d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} \[INFO\] websocket 0: got client connection from 127\.0\.0\.1$/);
+    assert.deepEqual(second.flatMap((line) => WS_LINE.exec(line)?.slice(2, 4).join(' ') ?? []), ACCEPTED.map((m) => `0 ${m}`));
+    assert.ok(second.some((line) => line.endsWith('[DEBUG] XserverDesktop: new client, sock 32')), second.join('\n'));
+    const log = parseKasmVncLog(readFileSync(crashLog, 'utf8'));
+    assert.deepEqual(log.unparsed, []);
+    assert.deepEqual(log.crashes.map((c) => [c.signal, c.aborting, c.restarted]), [[11, true, true], [11, true, true]]);
+    assert.deepEqual(log.versions, [BANNER[0], BANNER[0]]);
+  });
+
+  test('a viewer accepted while the fault is off keeps its session', async () => {
+    faults.delete('kasmvnc-crash');
+    const { ws } = await viewerWithFirstUpdate(crashing.port);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.equal(ws.readyState, WebSocket.OPEN);
+    assert.equal(crashing.connections(), 1);
+    ws.close();
+    await once(ws, 'close');
+    assert.equal(parseKasmVncLog(readFileSync(crashLog, 'utf8')).crashes.length, 2);
   });
 });
