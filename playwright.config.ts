@@ -19,7 +19,6 @@ const { config, browser } = settings();
 
 export default defineConfig({
   testDir: 'tests',
-  testMatch: '*.spec.ts',
   outputDir: process.env.KASM_OUTPUT_DIR ?? 'test-results',
   fullyParallel: true,
   workers: config.workers,
@@ -30,6 +29,14 @@ export default defineConfig({
     ['list'],
     ['./helpers/diagnosis/reporter.ts'],
     ['allure-playwright', { resultsDir: `${config.reportsDir}/allure-results` }],
+  ],
+  // The KasmVNC checks wait for the opt-in KASM_DEBUG override (a skip without KASM_ALLOW_MUTATIONS=true); its
+  // restore runs once they are done, pass or fail. Every other check starts at once.
+  projects: [
+    { name: 'checks', testMatch: '*.spec.ts', testIgnore: 'session-kasmvnc.spec.ts' },
+    { name: 'kasmvnc-debug', testMatch: 'kasmvnc-debug.setup.ts', teardown: 'kasmvnc-debug-restore' },
+    { name: 'kasmvnc-debug-restore', testMatch: 'kasmvnc-debug.teardown.ts' },
+    { name: 'kasmvnc', testMatch: 'session-kasmvnc.spec.ts', dependencies: ['kasmvnc-debug'] },
   ],
   use: {
     browserName: 'chromium',

@@ -35,6 +35,7 @@ const EXAMPLES: Record<string, string> = {
   KASM_WEBAPP_PORT: 'KASM_WEBAPP_PORT=443',
   KASM_UPSTREAM_AUTH_ADDRESS: 'KASM_UPSTREAM_AUTH_ADDRESS=kasm-internal.example.com',
   KASM_ALLOW_MUTATIONS: 'KASM_ALLOW_MUTATIONS=false',
+  KASM_STATE_DIR: 'KASM_STATE_DIR=/var/lib/kasm-synthetics',
   KASM_INSECURE_TLS: 'KASM_INSECURE_TLS=false',
   KASM_BROWSER_PATH: 'KASM_BROWSER_PATH=/usr/bin/chromium',
   KASM_LAB_FAULTS: 'KASM_LAB_FAULTS=api-down',
@@ -223,6 +224,7 @@ const schema = z
     KASM_ALLOW_MUTATIONS: bool(false),
     KASM_BROWSER_PATH: optionalText,
     KASM_REPORTS_DIR: z.string().default('reports'),
+    KASM_STATE_DIR: z.string().default('.kasm-state'),
   })
   .superRefine((env, ctx) => {
     const labPending = env.KASM_LAB === 'embedded' && env.KASM_URL === undefined;
@@ -304,6 +306,8 @@ export interface KasmConfig {
   allowMutations: boolean;
   browserPath: string | undefined;
   reportsDir: string;
+  /** Where restore files for changed Kasm settings wait until they are restored; never inside reports/. */
+  stateDir: string;
 }
 
 export class ConfigError extends Error {
@@ -361,6 +365,7 @@ function toConfig(env: Parsed): KasmConfig {
     allowMutations: env.KASM_ALLOW_MUTATIONS,
     browserPath: env.KASM_BROWSER_PATH,
     reportsDir: resolve(projectRoot, env.KASM_REPORTS_DIR),
+    stateDir: resolve(projectRoot, env.KASM_STATE_DIR),
   };
 }
 

@@ -1,20 +1,12 @@
 // Validate Session Authorization and the websocket at the agent, for a fresh session opened in the browser:
 // kasm_api's kasm_connect and internal_auth lines, and the agent kasm_proxy's websockify 101 line (nginx writes it
 // when the stream closes, so the page is closed before the logs are read).
-import { check, expect, test, type Check, type OpenedDesktop } from '../helpers/fixtures/index.ts';
+import { check, expect, test, type Check } from '../helpers/fixtures/index.ts';
+import { openStreamAndClose } from '../helpers/fixtures/desktop.ts';
 import { skipWithoutHosts } from '../helpers/fixtures/servers.ts';
 import { kasmIdsIn, parseKasmApiLog, type KasmApiEntry } from '../helpers/logs/kasm-api.ts';
 import { parseNginxAccessLog } from '../helpers/logs/nginx.ts';
 import type { Servers } from '../helpers/fixtures/servers.ts';
-import type { Page } from '@playwright/test';
-
-
-async function openAndClose(desktop: { open(): Promise<OpenedDesktop> }, page: Page): Promise<OpenedDesktop> {
-  const opened = await desktop.open();
-  await opened.streamSettled();
-  await page.close();
-  return opened;
-}
 
 interface ApiLines {
   host: string;
@@ -40,7 +32,7 @@ for (const [id, path] of [
 ] as const) {
   test(`kasm_api logged GET ${path} with 202 for the session`, check(id), async ({ check, servers, desktop, page, config }, testInfo) => {
     skipWithoutHosts(await servers.hosts('webapp'), 'webapp', testInfo);
-    const opened = await test.step('client: open a fresh session, stream, close it', () => openAndClose(desktop, page));
+    const opened = await test.step('client: open a fresh session, stream, close it', () => openStreamAndClose(desktop, page));
     const since = new Date(opened.startedAt.getTime() - config.clockSkewMs);
     const logs = await test.step(`webapp: docker logs --since ${since.toISOString()} kasm_api on every WebApp server`, () => kasmApiLines(servers, since, check));
     const calls = logs.flatMap((l) => l.entries.filter((e) => e.kind === 'access' && e.path === path && e.at >= since).map((e) => ({ host: l.host, entry: e })));
@@ -87,7 +79,7 @@ for (const [id, path] of [
 
 test("the agent's kasm_proxy logged the session's websockify with 101", check('agent.websocket-log'), async ({ check, servers, desktop, page, kasmApi, config }, testInfo) => {
   skipWithoutHosts(await servers.hosts('agent'), 'agent', testInfo);
-  const opened = await test.step('client: open a fresh session, stream, close it', () => openAndClose(desktop, page));
+  const opened = await test.step('client: open a fresh session, stream, close it', () => openStreamAndClose(desktop, page));
   const status = (await kasmApi.call<{ kasm?: { hostname?: string } }>('get_kasm_status', { user_id: opened.userId, kasm_id: opened.kasmId }).catch(() => ({ body: {} as { kasm?: { hostname?: string } } }))).body;
   const agents = await servers.hosts('agent');
   const own = agents.filter((a) => a.target.host === status.kasm?.hostname);

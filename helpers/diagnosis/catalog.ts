@@ -175,6 +175,30 @@ export const CHECKS = {
       'Follow the session path: confirm the websockify request reaches the agent (`sudo docker logs kasm_proxy 2>&1 | grep /vnc/websockify` on the agent), then read the KasmVNC log inside the session container.',
     dependsOn: ['path.websocket-upgrade'],
   },
+  'session.websocket-handshake': {
+    hop: 'session',
+    title: "KasmVNC identified the session's /websockify request as a WebSocket (using protocol HyBi/IETF 6455 13)",
+    guideSection: 'KasmVNC Troubleshooting',
+    remediation:
+      'KasmVNC rejected the WebSocket handshake it received: compare the headers the browser sent (DevTools) with what KasmVNC says was missing, and make every device between the browser and Kasm pass the handshake unchanged (Upgrade, Connection, Sec-WebSocket-Key/Version/Protocol, Origin).',
+    dependsOn: ['path.websocket-upgrade'],
+  },
+  'session.auth': {
+    hop: 'session',
+    title: "KasmVNC accepted the Authorization header the agent's kasm_proxy injected (BasicAuth matched)",
+    guideSection: 'KasmVNC Troubleshooting',
+    remediation:
+      "The last nginx in the path injects the session's Basic credentials: destroy the session and launch a new one; if it persists, restart the agent's kasm_proxy (`sudo docker restart kasm_proxy` on the agent) and check that nothing in front of Kasm adds or rewrites an Authorization header.",
+    dependsOn: ['path.websocket-upgrade'],
+  },
+  'session.crash': {
+    hop: 'session',
+    title: 'KasmVNC did not crash (no (EE) Backtrace or Caught signal in its log)',
+    guideSection: 'KasmVNC Troubleshooting',
+    remediation:
+      "KasmVNC crashed: send the attached support bundle (backtrace, signal and `Xvnc -version`) to Kasm support; meanwhile look for what in front of Kasm alters the session's requests (very large cookies, a non-conformant WebSocket handshake) and update the workspace image to a newer KasmVNC.",
+    dependsOn: ['api.session-create'],
+  },
 } as const satisfies Record<string, CheckSpec>;
 
 export type CheckId = keyof typeof CHECKS;

@@ -1,33 +1,35 @@
 // Findings -> verdict and the hop where the fault lies. A check that failed only because a check it depends on
 // failed is reported as blocked, not as a second fault.
 import { CHECKS, HOPS, isCheckId, type CheckId } from './catalog.ts';
-import type { Diagnosis, Finding } from './finding.ts';
+import type { Diagnosis, Finding, SettingChange } from './finding.ts';
 
 export function applyDependencies(findings: Finding[]): Finding[] {
   const failed = new Set(findings.filter((f) => f.status === 'fail').map((f) => f.check));
-  const blocker = (check: CheckId, seen = new Set<CheckId>()): CheckId | undefined => {
+  const explainedBy = new Map<CheckId, CheckId>();
+  for (const finding of findings) {
+    if (finding.status === 'fail') for (const check of finding.explains ?? []) if (check !== finding.check) explainedBy.set(check, finding.check);
+  }
+  // A check is never blocked by a failure its own evidence explains: KasmVNC's "missing Sec-WebSocket-Protocol"
+  // explains the failed upgrade, whichever of the two a dependency list puts first.
+  const blocker = (check: CheckId, explainer: CheckId, seen = new Set<CheckId>()): CheckId | undefined => {
     for (const dependency of CHECKS[check].dependsOn) {
-      if (!isCheckId(dependency) || seen.has(dependency)) continue;
+      if (!isCheckId(dependency) || seen.has(dependency) || explainedBy.get(dependency) === explainer) continue;
       seen.add(dependency);
-      const upstream = blocker(dependency, seen);
+      const upstream = blocker(dependency, explainer, seen);
       if (upstream) return upstream;
       if (failed.has(dependency)) return dependency;
     }
     return undefined;
   };
-  const explainedBy = new Map<CheckId, CheckId>();
-  for (const finding of findings) {
-    if (finding.status === 'fail') for (const check of finding.explains ?? []) if (check !== finding.check) explainedBy.set(check, finding.check);
-  }
   return findings.map((finding) => {
     if (finding.status !== 'fail') return finding;
-    const by = explainedBy.get(finding.check) ?? blocker(finding.check);
+    const by = explainedBy.get(finding.check) ?? blocker(finding.check, finding.check);
     if (!by) return finding;
     return { ...finding, status: 'skip', blockedBy: by, summary: `blocked by ${by}: ${finding.summary}` };
   });
 }
 
-export function diagnose(raw: Finding[], kasmUrl: string, now = new Date()): Diagnosis {
+export function diagnose(raw: Finding[], kasmUrl: string, now = new Date(), changes: SettingChange[] = []): Diagnosis {
   const findings = applyDependencies(raw).sort((a, b) => HOPS.indexOf(a.hop) - HOPS.indexOf(b.hop) || a.check.localeCompare(b.check));
   const failing = findings.filter((f) => f.status === 'fail');
   return {
@@ -36,5 +38,6 @@ export function diagnose(raw: Finding[], kasmUrl: string, now = new Date()): Dia
     generatedAt: now.toISOString(),
     kasmUrl,
     findings,
+    changes,
   };
 }

@@ -18,22 +18,37 @@ export interface Finding {
   explains?: CheckId[];
 }
 
+/** A Kasm setting the run changed (opt-in, `@mutating`) and what became of it. */
+export interface SettingChange {
+  setting: string;
+  workspace: string;
+  /** `environment.KASM_DEBUG: absent -> 1`; never the setting's other values. */
+  change: string;
+  state: 'skipped' | 'already-set' | 'applied' | 'apply-failed' | 'restored' | 'already-original' | 'restore-failed';
+  detail: string;
+}
+
 export interface Diagnosis {
   verdict: 'healthy' | 'broken';
   faultyHop: Hop | null;
   generatedAt: string;
   kasmUrl: string;
   findings: Finding[];
+  /** Settings changed and restored during the run, in order; empty unless KASM_ALLOW_MUTATIONS=true. */
+  changes: SettingChange[];
 }
 
 /** The attachment name under which a check hands its finding to the diagnosis reporter. */
 export const FINDING_ATTACHMENT = 'kasm-finding';
 
+/** The attachment name under which a `@mutating` step reports a setting it changed or restored. */
+export const CHANGE_ATTACHMENT = 'kasm-change';
+
 /** A check's failure with what an engineer needs: what failed, against what, and what to do next. */
 export class CheckFailure extends Error {
   readonly code = 'KASM_CHECK_FAILED';
   constructor(
-    readonly details: { summary: string; remediation?: string; evidence?: Record<string, unknown>; hop?: Hop },
+    readonly details: { summary: string; remediation?: string; evidence?: Record<string, unknown>; hop?: Hop; explains?: CheckId[] },
     options?: { cause?: unknown },
   ) {
     super(details.summary, options);

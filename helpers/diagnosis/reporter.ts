@@ -1,25 +1,31 @@
 // Playwright reporter that turns each check's finding into reports/diagnosis.json and a short verdict on stdout.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FullResult, Reporter, TestCase, TestResult } from '@playwright/test/reporter';
+import type { FullConfig, FullResult, Reporter, Suite, TestCase, TestResult } from '@playwright/test/reporter';
 import { loadConfig } from '../config.ts';
 import { redact, redactValue } from '../redact.ts';
 import { CHECKS, isCheckId } from './catalog.ts';
 import { diagnose } from './diagnose.ts';
-import { FINDING_ATTACHMENT, type Diagnosis, type Finding } from './finding.ts';
+import { CHANGE_ATTACHMENT, FINDING_ATTACHMENT, type Diagnosis, type Finding, type SettingChange } from './finding.ts';
 
 const STATUS: Record<TestResult['status'], Finding['status']> = { passed: 'pass', failed: 'fail', timedOut: 'fail', interrupted: 'skip', skipped: 'skip' };
 
+function attached<T>(result: TestResult, name: string): T[] {
+  return result.attachments.filter((a) => a.name === name).map((a) => JSON.parse((a.body ?? readFileSync(a.path!)).toString()) as T);
+}
+
+export function changesOf(result: TestResult): SettingChange[] {
+  return attached<SettingChange>(result, CHANGE_ATTACHMENT);
+}
+
 export function findingsOf(test: TestCase, result: TestResult): Finding[] {
-  const attached = result.attachments
-    .filter((a) => a.name === FINDING_ATTACHMENT)
-    .map((a) => JSON.parse((a.body ?? readFileSync(a.path!)).toString()) as Finding);
-  if (attached.length) return attached;
+  const found = attached<Finding>(result, FINDING_ATTACHMENT);
+  if (found.length) return found;
   const id = test.annotations.find((a) => a.type === 'check')?.description;
   if (!id || !isCheckId(id)) return [];
   const spec = CHECKS[id];
   const status = STATUS[result.status];
-  const why = result.error?.message ?? test.annotations.find((a) => a.type === 'skip')?.description ?? '';
+  const why = result.error?.message ?? test.annotations.find((a) => a.type === 'skip')?.description ?? (result.status === 'skipped' && result.duration <= 0 ? 'not run: a setup project it depends on failed, or the run was interrupted' : '');
   return [
     {
       check: id,
@@ -37,18 +43,28 @@ const ICON: Record<Finding['status'], string> = { pass: 'ok  ', fail: 'FAIL', wa
 
 export function formatDiagnosis(diagnosis: Diagnosis): string {
   const lines = ['', `Kasm diagnosis for ${diagnosis.kasmUrl}: ${diagnosis.verdict.toUpperCase()}${diagnosis.faultyHop ? ` (faulty hop: ${diagnosis.faultyHop})` : ''}`];
-  for (const f of diagnosis.findings) lines.push(`  ${ICON[f.status]} ${f.hop.padEnd(8)} ${f.check.padEnd(26)} ${f.target ? `[${f.target}] ` : ''}${f.summary.split('\n')[0]}`);
+  for (const f of diagnosis.findings) lines.push(`  ${ICON[f.status]} ${f.hop.padEnd(8)} ${f.check.padEnd(29)} ${f.target ? `[${f.target}] ` : ''}${f.summary.split('\n')[0]}`);
   for (const f of diagnosis.findings.filter((x) => x.status === 'fail' || x.status === 'warn')) {
     lines.push('', `${f.check} (${f.hop}, guide: ${f.guideSection})`, `  ${f.summary}`, `  Fix: ${f.remediation}`);
   }
+  const skipped = diagnosis.changes.filter((c) => c.state === 'skipped');
+  const made = diagnosis.changes.filter((c) => c.state !== 'skipped');
+  if (skipped.length) lines.push('', `Kasm settings: none changed (${skipped.map((c) => `${c.setting}: ${c.detail}`).join('; ')})`);
+  if (made.length) lines.push('', 'Kasm settings this run touched (KASM_ALLOW_MUTATIONS=true):');
+  for (const c of made) lines.push(`  ${c.state.endsWith('-failed') ? 'FAIL' : '    '} ${c.setting} of "${c.workspace}": ${c.change} [${c.state}] ${c.detail}`);
   return lines.join('\n');
 }
 
 export default class DiagnosisReporter implements Reporter {
   #results = new Map<string, { test: TestCase; result: TestResult }>();
+  #suite: Suite | undefined;
 
   printsToStdio(): boolean {
     return true;
+  }
+
+  onBegin(_config: FullConfig, suite: Suite): void {
+    this.#suite = suite;
   }
 
   onTestEnd(test: TestCase, result: TestResult): void {
@@ -57,9 +73,15 @@ export default class DiagnosisReporter implements Reporter {
 
   onEnd(result: FullResult): void {
     const config = loadConfig({ refresh: true });
-    const findings = [...this.#results.values()].flatMap(({ test, result: r }) => findingsOf(test, r));
+    // Tests Playwright never ran (their setup project failed) still owe the diagnosis a line each.
+    for (const test of this.#suite?.allTests() ?? []) {
+      if (!this.#results.has(test.id)) this.#results.set(test.id, { test, result: { status: 'skipped', duration: -1, attachments: [], errors: [] } as unknown as TestResult });
+    }
+    const outcomes = [...this.#results.values()];
+    const findings = outcomes.flatMap(({ test, result: r }) => findingsOf(test, r));
+    const changes = outcomes.flatMap(({ result: r }) => changesOf(r));
     if (!findings.length && result.status !== 'passed') return;
-    const diagnosis = redactValue(diagnose(findings, config.url.origin));
+    const diagnosis = redactValue(diagnose(findings, config.url.origin, new Date(), changes));
     mkdirSync(config.reportsDir, { recursive: true });
     const file = join(config.reportsDir, 'diagnosis.json');
     writeFileSync(file, `${JSON.stringify(diagnosis, null, 2)}\n`);

@@ -215,7 +215,7 @@ function resultOf(group: HandlerGroup, messages: string[]): HandlerResult {
   return 'incomplete';
 }
 
-const isWebsockifyPath = (path: string | undefined): boolean => path !== undefined && /\/websockify(?:$|[?/])/.test(path);
+export const isWebsockifyPath = (path: string | undefined): boolean => path !== undefined && /\/websockify(?:$|[?/])/.test(path);
 
 function buildGroup(id: number, lines: KasmVncWebsocketEntry[]): HandlerGroup {
   const group: HandlerGroup = { id, lines, result: 'incomplete', auth: 'not-seen', misleading: false, startedAt: lines[0]!.at, endedAt: lines.at(-1)!.at };

@@ -7,7 +7,9 @@ export type RemoteCommand =
   | { kind: 'docker-ps' }
   | { kind: 'docker-ps-table' }
   | { kind: 'docker-logs'; container: string; since: Date; until?: Date }
-  | { kind: 'docker-exec-read'; container: string; path: string }
+  /** `maxBytes`: only the file's last bytes (`tail -c`), so a long-lived session's log cannot flood the channel. */
+  | { kind: 'docker-exec-read'; container: string; path: string; maxBytes?: number }
+  /** Newest first (`ls -1t`): a persistent profile keeps the logs of earlier containers beside the current one. */
   | { kind: 'docker-exec-list'; container: string; dir: string }
   | { kind: 'xvnc-version'; container: string }
   | { kind: 'docker-inspect-env'; container: string }
@@ -102,6 +104,11 @@ function healthUrl(kind: string, value: unknown): string {
   return url.href;
 }
 
+function byteLimit(kind: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 1024 ** 3) refuse(kind, 'maxBytes', value, 'use a whole number of bytes from 1 to 1 GiB');
+  return value;
+}
+
 function seconds(kind: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 120) refuse(kind, 'timeoutSeconds', value, 'use a whole number from 1 to 120');
   return value;
@@ -110,7 +117,7 @@ function seconds(kind: string, value: unknown): number {
 const dockerExec = (name: string) => `docker exec ${shellQuote(name)}`;
 
 /** `docker exec` without -t/-i: no TTY (Kasm images would otherwise turn LF into CRLF) and no stdin to wait on. */
-function execInContainer(name: string, program: 'cat' | 'ls -1', target: ContainerPath): string {
+function execInContainer(name: string, program: string, target: ContainerPath): string {
   if (target.from === 'root') return `${dockerExec(name)} ${program} -- ${shellQuote(target.path)}`;
   return `${dockerExec(name)} sh -c ${shellQuote(`${program} -- "$HOME/$1"`)} sh ${shellQuote(target.relative)}`;
 }
@@ -144,10 +151,12 @@ function renderBare(command: RemoteCommand): { text: string; privileged: boolean
       return { text: 'docker ps -a', privileged: true };
     case 'docker-logs':
       return { text: dockerLogs(command), privileged: true };
-    case 'docker-exec-read':
-      return { text: execInContainer(container(command.kind, command.container), 'cat', containerPath(command.kind, 'path', command.path, { allowHome: false })), privileged: true };
+    case 'docker-exec-read': {
+      const reader = command.maxBytes === undefined ? 'cat' : `tail -c ${byteLimit(command.kind, command.maxBytes)}`;
+      return { text: execInContainer(container(command.kind, command.container), reader, containerPath(command.kind, 'path', command.path, { allowHome: false })), privileged: true };
+    }
     case 'docker-exec-list':
-      return { text: execInContainer(container(command.kind, command.container), 'ls -1', containerPath(command.kind, 'dir', command.dir, { allowHome: true })), privileged: true };
+      return { text: execInContainer(container(command.kind, command.container), 'ls -1t', containerPath(command.kind, 'dir', command.dir, { allowHome: true })), privileged: true };
     case 'xvnc-version':
       // Xvnc prints its banner on stderr.
       return { text: `${dockerExec(container(command.kind, command.container))} Xvnc -version 2>&1`, privileged: true };

@@ -70,6 +70,8 @@ export interface HostKeyInfo {
 export interface RunOptions {
   timeoutMs?: number;
   maxBytes?: number;
+  /** What the transcript may keep of stdout, for output holding values nobody may read (a container's environment). */
+  keep?: (stdout: string) => string;
 }
 
 export class SshError extends Error {
@@ -630,7 +632,8 @@ function headAndTail(text: string): string {
   return `${text.slice(0, half)}\n[… ${text.length - TRANSCRIPT_KEEP} characters left out of the transcript …]\n${text.slice(-half)}`;
 }
 
-function forTranscript(result: CommandResult): CommandResult {
+/** Redacted, each stream cut to its head and tail: what a transcript or an attachment may hold. */
+export function forTranscript(result: CommandResult): CommandResult {
   return { ...result, command: redact(result.command), stdout: headAndTail(redact(result.stdout)), stderr: headAndTail(redact(result.stderr)) };
 }
 
@@ -702,7 +705,7 @@ export class SshHost {
       if (outcome.notOpened === undefined) throw this.#notStarted(target, text, limits.timeoutMs, 'the host opened no channel');
       throw new SshError('SSH_UNREACHABLE', target, `${this.label}: cannot run "${redact(text)}": ${outcome.notOpened.message}`, 'The connection is broken or the host refuses sessions (sshd MaxSessions); the next check reconnects', { cause: outcome.notOpened });
     }
-    const recorded = forTranscript(outcome.result);
+    const recorded = forTranscript(options.keep ? { ...outcome.result, stdout: options.keep(outcome.result.stdout) } : outcome.result);
     this.transcript.push(recorded);
     if (outcome.lost) throw this.#lost(target, text, recorded);
     this.#checkSudo(target, text, outcome.result, recorded);

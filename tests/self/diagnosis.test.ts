@@ -67,4 +67,19 @@ describe('correlation by evidence', () => {
     assert.deepEqual(result.findings.filter((f) => f.status === 'fail').map((f) => f.check), ['webapp.local-connectivity']);
     assert.equal(result.findings.find((f) => f.check === 'api.health')!.blockedBy, 'webapp.local-connectivity');
   });
+
+  it('never blocks a check by the failure its own evidence explains, and still blocks what depends on that failure', () => {
+    const handshake = { ...finding('session.websocket-handshake', 'fail'), hop: 'path' as const, explains: ['path.websocket-upgrade' as const] };
+    const result = diagnose([finding('path.websocket-upgrade', 'fail'), handshake, finding('session.stream', 'fail'), finding('session.auth', 'pass')], 'https://k');
+    assert.deepEqual(result.findings.filter((f) => f.status === 'fail').map((f) => f.check), ['session.websocket-handshake']);
+    assert.equal(result.faultyHop, 'path');
+    assert.equal(result.findings.find((f) => f.check === 'path.websocket-upgrade')!.blockedBy, 'session.websocket-handshake');
+    assert.equal(result.findings.find((f) => f.check === 'session.stream')!.blockedBy, 'path.websocket-upgrade');
+  });
+
+  it('carries the settings the run changed', () => {
+    const change = { setting: 'Docker Run Config Override', workspace: 'W', change: 'environment.KASM_DEBUG: absent -> 1', state: 'restored' as const, detail: 'byte-for-byte' };
+    assert.deepEqual(diagnose([], 'https://k', new Date(0), [change]).changes, [change]);
+    assert.deepEqual(diagnose([], 'https://k').changes, []);
+  });
 });

@@ -1,48 +1,14 @@
 // Runs the suite against one lab per row of the fault matrix and compares reports/diagnosis.json with the row.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { projectRoot } from '../../helpers/config.ts';
-import type { Diagnosis } from '../../helpers/diagnosis/finding.ts';
+import { pendingRestores } from '../../helpers/workspace-override.ts';
 import { FAULTS } from '../../lab/faults.ts';
 import { startLab, type Lab } from '../../lab/index.ts';
 import { FAULT_MATRIX } from './fault-matrix.ts';
-
-interface Run {
-  code: number | null;
-  output: string;
-  diagnosis: Diagnosis | undefined;
-  dir: string;
-}
-
-function runSuite(lab: Lab, dir: string, extraEnv: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(join(projectRoot, 'node_modules/.bin/playwright'), ['test'], {
-      cwd: projectRoot,
-      env: { ...process.env, ...lab.env, KASM_ENV: 'lab', KASM_REPORTS_DIR: join(dir, 'reports'), KASM_OUTPUT_DIR: join(dir, 'test-results'), FORCE_COLOR: '0', ...extraEnv },
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 170_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const file = join(dir, 'reports', 'diagnosis.json');
-      resolve({ code, output, dir, diagnosis: existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Diagnosis) : undefined });
-    });
-  });
-}
-
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? filesUnder(path) : [path];
-  });
-}
+import { filesUnder, runSuite } from './suite-run.ts';
 
 describe('fault matrix', { concurrency: false }, () => {
   let lab: Lab;
@@ -64,6 +30,7 @@ describe('fault matrix', { concurrency: false }, () => {
     it(`${row.title ?? row.fault ?? 'healthy lab'}: ${row.failing.length ? `${row.failing.join(', ')} fail, faulty hop ${row.faultyHop}` : 'nothing fails'}`, { timeout: 180_000 }, async () => {
       lab.faults.set(row.fault ? [row.fault] : []);
       const dir = join(work, `${row.fault ?? 'healthy'}-${FAULT_MATRIX.indexOf(row)}`);
+      const overrideBefore = lab.workspace.run_config;
       const run = await runSuite(lab, dir, row.env);
       const context = `\n--- suite output ---\n${run.output.slice(-6000)}`;
       assert.ok(run.diagnosis, `no diagnosis.json written${context}`);
@@ -93,6 +60,13 @@ describe('fault matrix', { concurrency: false }, () => {
         for (const secret of secrets) assert.ok(!text.includes(secret), `a secret leaked into ${file}`);
       }
       assert.equal([...lab.api.sessions.values()].filter((s) => s.status !== 'stopped').length, 0, 'the suite left sessions behind');
+      if (row.env?.KASM_ALLOW_MUTATIONS === 'true') {
+        assert.deepEqual(run.diagnosis.changes.map((c) => c.state), ['applied', 'restored'], context);
+        assert.equal(lab.workspace.run_config, overrideBefore, 'the override is restored byte for byte after a failing run');
+        assert.deepEqual(pendingRestores(lab.env.KASM_STATE_DIR!), [], 'no restore file is left');
+      } else {
+        assert.deepEqual(run.diagnosis.changes.map((c) => c.state), ['skipped'], context);
+      }
     });
   }
 });

@@ -37,4 +37,18 @@ export const FAULT_MATRIX: MatrixRow[] = [
   { fault: 'host-firewall', failing: ['agent.local-connectivity'], faultyHop: 'agent', message: /curl https:\/\/127\.0\.20\.1:\d+\/agent\/__healthcheck from the server itself failed/ },
   { fault: 'proxy-stale-dns', failing: ['webapp.local-connectivity'], faultyHop: 'webapp', message: /kasm_proxy answers 502 for \/api\/__healthcheck while kasm_api is Up/ },
   { fault: 'websocket-idle-cut', failing: ['path.websocket-hold'], faultyHop: 'path', message: /the stream was cut \d+ ms after it opened .* close code 1006/ },
+  // With the opt-in, so the override is also restored after a run whose checks fail.
+  {
+    fault: 'kasmvnc-crash',
+    failing: ['session.crash'],
+    faultyHop: 'session',
+    message: /KasmVNC crashed \d+ time\(s\) in .*: Caught signal 11 \(Segmentation fault\), Server aborting, \d+-frame backtrace; restarted/,
+    env: { KASM_ALLOW_MUTATIONS: 'true' },
+  },
+  {
+    fault: 'websocket-malformed',
+    failing: ['session.websocket-handshake'],
+    faultyHop: 'path',
+    message: /KasmVNC could not identify the \/websockify request as a WebSocket: "missing Sec-WebSocket-Protocol header" .*the browser sent Sec-WebSocket-Protocol, so a device between the browser and KasmVNC removed it/,
+  },
 ];

@@ -218,11 +218,12 @@ describe('remote command allow-list', () => {
   it('renders a container file read without a TTY, absolute or under the container home', () => {
     assert.equal(renderCommand({ kind: 'docker-exec-read', container: SESSION, path: '/home/kasm-user/.vnc/x:1.log' }, bare), `docker exec '${SESSION}' cat -- '/home/kasm-user/.vnc/x:1.log'`);
     assert.equal(renderCommand({ kind: 'docker-exec-read', container: SESSION, path: '~/.vnc/x:1.log' }, bare), `docker exec '${SESSION}' sh -c 'cat -- "$HOME/$1"' sh '.vnc/x:1.log'`);
+    assert.equal(renderCommand({ kind: 'docker-exec-read', container: SESSION, path: '~/.vnc/x:1.log', maxBytes: 4096 }, bare), `docker exec '${SESSION}' sh -c 'tail -c 4096 -- "$HOME/$1"' sh '.vnc/x:1.log'`);
   });
 
   it('renders a container directory listing, absolute or under the container home', () => {
-    assert.equal(renderCommand({ kind: 'docker-exec-list', container: SESSION, dir: '/home/kasm-user/.vnc' }, bare), `docker exec '${SESSION}' ls -1 -- '/home/kasm-user/.vnc'`);
-    assert.equal(renderCommand({ kind: 'docker-exec-list', container: SESSION, dir: '~/.vnc' }, bare), `docker exec '${SESSION}' sh -c 'ls -1 -- "$HOME/$1"' sh '.vnc'`);
+    assert.equal(renderCommand({ kind: 'docker-exec-list', container: SESSION, dir: '/home/kasm-user/.vnc' }, bare), `docker exec '${SESSION}' ls -1t -- '/home/kasm-user/.vnc'`);
+    assert.equal(renderCommand({ kind: 'docker-exec-list', container: SESSION, dir: '~/.vnc' }, bare), `docker exec '${SESSION}' sh -c 'ls -1t -- "$HOME/$1"' sh '.vnc'`);
   });
 
   it('renders the Xvnc version query with its stderr banner merged', () => {
@@ -271,6 +272,8 @@ describe('remote command allow-list', () => {
     expectNotAllowed({ kind: 'docker-exec-read', container: SESSION, path: '/tmp/"a"' }, /is not allowed/);
     expectNotAllowed({ kind: 'docker-exec-read', container: SESSION, path: '~/$(id)' }, /path "~\/\$\(id\)" is not allowed/);
     expectNotAllowed({ kind: 'docker-exec-read', container: SESSION, path: '/tmp/`id`' }, /is not allowed/);
+    expectNotAllowed({ kind: 'docker-exec-read', container: SESSION, path: '~/.vnc/x:1.log', maxBytes: 0 }, /^docker-exec-read: maxBytes 0 is not allowed: use a whole number of bytes from 1 to 1 GiB$/);
+    expectNotAllowed({ kind: 'docker-exec-read', container: SESSION, path: '~/.vnc/x:1.log', maxBytes: 1.5 }, /maxBytes 1\.5 is not allowed/);
     expectNotAllowed({ kind: 'docker-exec-read', container: SESSION, path: '/tmp/a b' }, /is not allowed/);
     expectNotAllowed({ kind: 'docker-exec-read', container: SESSION, path: '/tmp/a\nb' }, /path "\/tmp\/a\\nb" is not allowed/);
     expectNotAllowed({ kind: 'docker-exec-read', container: SESSION, path: 'relative/file' }, /is not allowed/);

@@ -1,0 +1,52 @@
+// `npm run restore [-- --force]`: puts back Kasm settings a run changed and did not restore (it was killed, or the
+// machine went down), from the restore files in KASM_STATE_DIR. Exit 0 when nothing is left pending, 1 when
+// something could not be restored, 2 when the environment is unusable.
+import { ConfigError, loadConfig } from '../config.ts';
+import { KasmApiClient } from '../kasm-api.ts';
+import { createDispatcher } from '../net.ts';
+import { OverrideError, pendingRestores, restoreDebugOverride } from '../workspace-override.ts';
+
+const USAGE = 'usage: npm run restore [-- --force]\n  --force  restore even when the setting changed again after the suite changed it';
+
+async function main(argv: string[]): Promise<number> {
+  const unknown = argv.filter((arg) => arg !== '--force');
+  if (unknown.length || argv.includes('--help')) {
+    console.error(unknown.length ? `restore: unknown argument ${unknown.join(' ')}\n${USAGE}` : USAGE);
+    return 2;
+  }
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    return 2;
+  }
+  const pending = pendingRestores(config.stateDir, config.url.href);
+  const others = pendingRestores(config.stateDir).length - pending.length;
+  if (!pending.length) {
+    console.log(`Nothing to restore for ${config.url.origin} (${config.stateDir}).${others ? ` ${others} restore file(s) there belong to other Kasm URLs.` : ''}`);
+    return 0;
+  }
+  const dispatcher = createDispatcher({ insecureTls: config.tls.insecure, connectTimeoutMs: config.timeouts.http });
+  let failed = 0;
+  try {
+    const api = new KasmApiClient(config, dispatcher);
+    for (const item of pending) {
+      try {
+        if (item.error) throw item.error;
+        const done = await restoreDebugOverride(api, item.file, { force: argv.includes('--force') });
+        console.log(`${done.state === 'restored' ? 'Restored' : 'Already back'}: workspace "${done.workspace}" Docker Run Config Override (${item.record!.change}, changed ${item.record!.at} by pid ${item.record!.pid}); get_images shows the original, ${done.comparison} (${done.bytes} bytes).`);
+      } catch (error) {
+        failed += 1;
+        const detail = error instanceof OverrideError ? `${error.message}\n  Fix: ${error.hint}` : error instanceof Error ? error.message : String(error);
+        console.error(`NOT restored (${item.file}): ${detail}`);
+      }
+    }
+  } finally {
+    await dispatcher.close();
+  }
+  return failed ? 1 : 0;
+}
+
+process.exitCode = await main(process.argv.slice(2));

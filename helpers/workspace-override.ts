@@ -1,0 +1,285 @@
+// The guide's first KasmVNC step, automated and undoable: set KASM_DEBUG=1 in a workspace's Docker Run Config
+// Override (Workspaces > Edit), and later put back exactly what was there. The restore file is written before the
+// change, so a run that dies midway is undone by the next run or by `npm run restore`.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { KasmApiError, type KasmApiClient } from './kasm-api.ts';
+
+export type OverrideErrorCode =
+  | 'OVERRIDE_WORKSPACE_NOT_FOUND'
+  | 'OVERRIDE_NOT_AN_OBJECT'
+  | 'OVERRIDE_PENDING'
+  | 'OVERRIDE_SAVE_FAILED'
+  | 'OVERRIDE_NOT_APPLIED'
+  | 'OVERRIDE_CHANGED_SINCE'
+  | 'OVERRIDE_RESTORE_MISMATCH'
+  | 'OVERRIDE_RESTORE_FILE_INVALID';
+
+export class OverrideError extends Error {
+  constructor(
+    readonly code: OverrideErrorCode,
+    message: string,
+    readonly hint: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'OverrideError';
+  }
+}
+
+/** Both forms KASM-FACTS.md knows (Unknowns 8): kasmctl's admin `target_image`, then KasmLink's public `workspace`. */
+export type SaveForm = 'admin update_image (target_image)' | 'public update_image (workspace)';
+
+export interface Workspace {
+  imageId: string;
+  name: string;
+  /** `run_config` exactly as get_images returned it: a JSON string, an object (older versions), or absent. */
+  runConfig: unknown;
+}
+
+export interface RestoreRecord {
+  version: 1;
+  kasmUrl: string;
+  imageId: string;
+  workspace: string;
+  /** The value to put back, as read: the reason this file exists. */
+  original: unknown;
+  /** The run_config string this run saved. */
+  applied: string;
+  /** What changed, without the override's other values (they may hold secrets): `environment.KASM_DEBUG: absent -> 1`. */
+  change: string;
+  via: SaveForm | null;
+  at: string;
+  pid: number;
+}
+
+export interface Applied {
+  state: 'applied' | 'already-set';
+  workspace: Workspace;
+  change: string;
+  record?: RestoreRecord;
+  file?: string;
+}
+
+export interface Restored {
+  state: 'restored' | 'already-original';
+  workspace: string;
+  change: string;
+  /** How the read-back was compared with the original: as the same bytes (a string) or as the same JSON (an object). */
+  comparison: 'byte-for-byte' | 'same JSON';
+  bytes: number;
+}
+
+const DEBUG_KEY = 'KASM_DEBUG';
+const HINT_PERMISSION =
+  'Give the API key permission to edit workspaces (Admin > Settings > Developers > API Keys: Images / Workspaces), or set KASM_DEBUG by hand (Workspaces > Edit > Docker Run Config Override) and run without KASM_ALLOW_MUTATIONS.';
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isEmpty = (value: unknown) => value === undefined || value === null || value === '';
+
+/** The override as an object; Kasm keeps it as a JSON string in newer versions and as an object in older ones. */
+export function runConfigObject(raw: unknown, workspace: string): Record<string, unknown> {
+  if (isEmpty(raw)) return {};
+  let value = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch (error) {
+      throw new OverrideError('OVERRIDE_NOT_AN_OBJECT', `workspace "${workspace}": its Docker Run Config Override is not valid JSON (${(error as Error).message})`, 'Fix the override in Workspaces > Edit so it is a JSON object, then run again.', { cause: error });
+    }
+  }
+  if (!isObject(value)) {
+    throw new OverrideError('OVERRIDE_NOT_AN_OBJECT', `workspace "${workspace}": its Docker Run Config Override is ${Array.isArray(value) ? 'an array' : typeof value}, not a JSON object`, 'Fix the override in Workspaces > Edit so it is a JSON object (docker run keyword arguments), then run again.');
+  }
+  return value;
+}
+
+/**
+ * The override with `environment.KASM_DEBUG` = 1 and everything else kept, or null when it is set already.
+ * docker-py takes `environment` as a mapping or as a list of `NAME=value` strings; both are kept in their form.
+ */
+export function withDebug(config: Record<string, unknown>, workspace: string): { next: Record<string, unknown>; change: string } | null {
+  const env = config.environment;
+  if (env === undefined || env === null) return { next: { ...config, environment: { [DEBUG_KEY]: 1 } }, change: `environment.${DEBUG_KEY}: absent -> 1` };
+  if (Array.isArray(env)) {
+    const index = env.findIndex((entry) => typeof entry === 'string' && entry.split('=')[0] === DEBUG_KEY);
+    const current = index === -1 ? undefined : String(env[index]).slice(DEBUG_KEY.length + 1);
+    if (current === '1') return null;
+    const list = index === -1 ? [...env, `${DEBUG_KEY}=1`] : env.map((entry, i) => (i === index ? `${DEBUG_KEY}=1` : entry));
+    return { next: { ...config, environment: list }, change: `environment ${DEBUG_KEY}=${current === undefined ? ' (absent)' : JSON.stringify(current)} -> ${DEBUG_KEY}=1` };
+  }
+  if (!isObject(env)) {
+    throw new OverrideError('OVERRIDE_NOT_AN_OBJECT', `workspace "${workspace}": "environment" in its Docker Run Config Override is ${typeof env}, not a mapping or a list`, 'Fix the override in Workspaces > Edit, then run again.');
+  }
+  if (String(env[DEBUG_KEY]) === '1') return null;
+  const before = DEBUG_KEY in env ? JSON.stringify(env[DEBUG_KEY]) : 'absent';
+  return { next: { ...config, environment: { ...env, [DEBUG_KEY]: 1 } }, change: `environment.${DEBUG_KEY}: ${before} -> 1` };
+}
+
+/** Equal as Kasm would apply them: the same JSON, whichever form each side is in. */
+function sameJson(a: unknown, b: unknown): boolean {
+  try {
+    return isDeepStrictEqual(runConfigObject(a, ''), runConfigObject(b, ''));
+  } catch {
+    return a === b;
+  }
+}
+
+function compare(after: unknown, original: unknown): { identical: boolean; comparison: Restored['comparison'] } {
+  if (typeof original === 'string' && typeof after === 'string') return { identical: after === original, comparison: 'byte-for-byte' };
+  return { identical: sameJson(after, original), comparison: 'same JSON' };
+}
+
+export async function readWorkspace(api: KasmApiClient, imageId: string): Promise<Workspace> {
+  const { images = [] } = (await api.call<{ images?: Array<{ image_id: string; friendly_name?: string; name?: string; run_config?: unknown }> }>('get_images')).body;
+  const image = images.find((i) => i.image_id === imageId);
+  if (!image) {
+    throw new OverrideError('OVERRIDE_WORKSPACE_NOT_FOUND', `get_images lists no workspace with image_id ${imageId} (${images.length} listed)`, 'Check KASM_WORKSPACE / KASM_IMAGE_ID and that the API key may read workspaces.');
+  }
+  return { imageId, name: image.friendly_name ?? image.name ?? imageId, runConfig: image.run_config };
+}
+
+const transient = (error: unknown) => error instanceof KasmApiError && (error.code === 'KASM_API_UNREACHABLE' || error.code === 'KASM_API_TIMEOUT');
+
+async function save(api: KasmApiClient, imageId: string, runConfig: string, prefer: SaveForm | null): Promise<SaveForm> {
+  const forms: Array<[SaveForm, () => Promise<unknown>]> = [
+    ['admin update_image (target_image)', () => api.call('update_image', { target_image: { image_id: imageId, run_config: runConfig } }, { admin: true })],
+    ['public update_image (workspace)', () => api.call('update_image', { workspace: { image_id: imageId, run_config: runConfig } })],
+  ];
+  if (prefer) forms.sort(([a], [b]) => Number(b === prefer) - Number(a === prefer));
+  const refused: string[] = [];
+  for (const [form, call] of forms) {
+    try {
+      await call();
+      return form;
+    } catch (error) {
+      if (!(error instanceof KasmApiError) || transient(error)) throw error;
+      refused.push(`${form}: ${error.message}`);
+    }
+  }
+  throw new OverrideError('OVERRIDE_SAVE_FAILED', `Kasm refused both ways of saving the Docker Run Config Override: ${refused.join('; ')}`, HINT_PERMISSION);
+}
+
+// ---------------------------------------------------------------------------------------------- restore files
+
+const restoreDir = (stateDir: string) => join(stateDir, 'restore');
+const urlKey = (kasmUrl: string) => createHash('sha256').update(new URL(kasmUrl).origin).digest('hex').slice(0, 12);
+
+export function restoreFile(stateDir: string, kasmUrl: string, imageId: string): string {
+  return join(restoreDir(stateDir), `${urlKey(kasmUrl)}-${imageId.replace(/[^A-Za-z0-9_-]/g, '_')}.json`);
+}
+
+/** Written whole or not at all, readable by this user only: it holds the override's values. */
+function writeRecord(file: string, record: RestoreRecord): void {
+  mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
+  const partial = `${file}.${process.pid}.tmp`;
+  writeFileSync(partial, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+  renameSync(partial, file);
+}
+
+export function readRecord(file: string): RestoreRecord {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new OverrideError('OVERRIDE_RESTORE_FILE_INVALID', `restore file ${file} cannot be read: ${(error as Error).message}`, 'Compare the workspace\'s Docker Run Config Override by hand, then delete the file.', { cause: error });
+  }
+  const record = parsed as Partial<RestoreRecord>;
+  if (!isObject(parsed) || record.version !== 1 || typeof record.kasmUrl !== 'string' || typeof record.imageId !== 'string' || typeof record.applied !== 'string' || !('original' in record)) {
+    throw new OverrideError('OVERRIDE_RESTORE_FILE_INVALID', `restore file ${file} is not one this suite wrote (version 1 with kasmUrl, imageId, original and applied)`, 'Compare the workspace\'s Docker Run Config Override by hand, then delete the file.');
+  }
+  return record as RestoreRecord;
+}
+
+export interface PendingRestore {
+  file: string;
+  record?: RestoreRecord;
+  error?: OverrideError;
+}
+
+/** Restore files left by runs that did not get to restore; for one Kasm when `kasmUrl` is given. */
+export function pendingRestores(stateDir: string, kasmUrl?: string): PendingRestore[] {
+  const dir = restoreDir(stateDir);
+  if (!existsSync(dir)) return [];
+  const prefix = kasmUrl ? `${urlKey(kasmUrl)}-` : '';
+  return readdirSync(dir)
+    .filter((name) => name.endsWith('.json') && name.startsWith(prefix))
+    .sort()
+    .map((name) => {
+      const file = join(dir, name);
+      try {
+        return { file, record: readRecord(file) };
+      } catch (error) {
+        if (error instanceof OverrideError) return { file, error };
+        throw error;
+      }
+    });
+}
+
+// ---------------------------------------------------------------------------------------------- apply / restore
+
+export async function applyDebugOverride(api: KasmApiClient, options: { stateDir: string; kasmUrl: string; imageId: string }): Promise<Applied> {
+  const file = restoreFile(options.stateDir, options.kasmUrl, options.imageId);
+  if (existsSync(file)) {
+    const earlier = readRecord(file);
+    throw new OverrideError(
+      'OVERRIDE_PENDING',
+      `workspace "${earlier.workspace}" still carries a change from an earlier run (pid ${earlier.pid}, ${earlier.at}: ${earlier.change}) that was not restored`,
+      `Run \`npm run restore\` first (restore file ${file}); changing it again now would record the earlier change as the original.`,
+    );
+  }
+  const workspace = await readWorkspace(api, options.imageId);
+  const debug = withDebug(runConfigObject(workspace.runConfig, workspace.name), workspace.name);
+  if (!debug) return { state: 'already-set', workspace, change: `environment.${DEBUG_KEY} is already 1: nothing changed` };
+  const applied = JSON.stringify(debug.next);
+  const record: RestoreRecord = { version: 1, kasmUrl: new URL(options.kasmUrl).origin, imageId: workspace.imageId, workspace: workspace.name, original: workspace.runConfig ?? null, applied, change: debug.change, via: null, at: new Date().toISOString(), pid: process.pid };
+  writeRecord(file, record);
+  try {
+    record.via = await save(api, workspace.imageId, applied, null);
+  } catch (error) {
+    // Whether a failed save landed is unknown: the restore file stays unless the workspace is plainly unchanged.
+    const now = await readWorkspace(api, workspace.imageId).catch(() => undefined);
+    if (now && compare(now.runConfig, record.original).identical) rmSync(file, { force: true });
+    throw error;
+  }
+  writeRecord(file, record);
+  const after = await readWorkspace(api, workspace.imageId);
+  if (!sameJson(after.runConfig, applied)) {
+    if (compare(after.runConfig, record.original).identical) rmSync(file, { force: true });
+    throw new OverrideError('OVERRIDE_NOT_APPLIED', `Kasm accepted ${record.via} but get_images still shows the workspace's override without ${DEBUG_KEY}=1`, `This Kasm version saves the override another way: set it by hand (Workspaces > Edit > Docker Run Config Override: { "environment": { "${DEBUG_KEY}": 1 } }).`);
+  }
+  return { state: 'applied', workspace, change: debug.change, record, file };
+}
+
+/**
+ * Puts the original back when the workspace still holds what this suite saved. Someone else's later edit is not
+ * overwritten unless `force` is set: the restore file stays and the error says so.
+ */
+export async function restoreDebugOverride(api: KasmApiClient, file: string, options: { force?: boolean } = {}): Promise<Restored> {
+  const record = readRecord(file);
+  const now = await readWorkspace(api, record.imageId);
+  const base = { workspace: record.workspace, change: record.change };
+  const originalText = typeof record.original === 'string' ? record.original : isEmpty(record.original) ? '{}' : JSON.stringify(record.original);
+  const already = compare(now.runConfig, record.original);
+  if (already.identical) {
+    rmSync(file, { force: true });
+    return { state: 'already-original', ...base, comparison: already.comparison, bytes: Buffer.byteLength(originalText) };
+  }
+  if (!sameJson(now.runConfig, record.applied) && !options.force) {
+    throw new OverrideError(
+      'OVERRIDE_CHANGED_SINCE',
+      `workspace "${record.workspace}": its Docker Run Config Override changed after this suite set ${DEBUG_KEY} (${record.at}); it is left as it is`,
+      `Someone edited it since. Compare it with "original" in ${file} and fix it by hand, or put the original back regardless with \`npm run restore -- --force\`.`,
+    );
+  }
+  await save(api, record.imageId, originalText, record.via);
+  const after = await readWorkspace(api, record.imageId);
+  const result = compare(after.runConfig, record.original);
+  if (!result.identical) {
+    throw new OverrideError('OVERRIDE_RESTORE_MISMATCH', `workspace "${record.workspace}": after the restore get_images shows an override that is not ${result.comparison} the original`, `The restore file ${file} is kept: compare its "original" with Workspaces > Edit > Docker Run Config Override and fix it by hand.`);
+  }
+  rmSync(file, { force: true });
+  return { state: 'restored', ...base, comparison: result.comparison, bytes: Buffer.byteLength(originalText) };
+}

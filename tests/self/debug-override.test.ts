@@ -1,0 +1,110 @@
+// Issue 5's promise, as a new user would try it on the lab: with KASM_ALLOW_MUTATIONS=true the KasmVNC checks run on
+// a session launched with KASM_DEBUG=1 and the workspace's override ends byte-for-byte as it was; a run killed
+// after the change is undone by `npm run restore` or by the next run; without the opt-in nothing changes.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { projectRoot } from '../../helpers/config.ts';
+import { pendingRestores } from '../../helpers/workspace-override.ts';
+import { startLab, type Lab } from '../../lab/index.ts';
+import { filesUnder, runSuite, startSuite, suiteEnv, type Run } from './suite-run.ts';
+import { waitFor } from './wait.ts';
+
+const KASMVNC_ONLY = ['--project', 'kasmvnc'];
+const MUTATIONS = { KASM_ALLOW_MUTATIONS: 'true' };
+
+describe('the KASM_DEBUG override, end to end', { concurrency: false }, () => {
+  let lab: Lab;
+  let original: string;
+  const work = mkdtempSync(join(tmpdir(), 'kasm-override-'));
+  let runs = 0;
+  const dir = () => join(work, `run-${++runs}`);
+  const pending = () => pendingRestores(lab.env.KASM_STATE_DIR!, lab.url);
+  const live = () => [...lab.api.sessions.values()].filter((s) => s.status !== 'stopped').length;
+  const context = (run: Run) => `\n--- suite output ---\n${run.output.slice(-5000)}`;
+
+  before(async () => {
+    lab = await startLab();
+    original = lab.workspace.run_config;
+  });
+  after(async () => {
+    await lab?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  /** Starts a mutating run and kills it (-9) as soon as the workspace carries the change. */
+  async function killAfterChange(): Promise<void> {
+    const started = startSuite(lab, dir(), MUTATIONS, KASMVNC_ONLY);
+    try {
+      await waitFor('the override to be changed', () => pending().length === 1 && lab.workspace.run_config.includes('"KASM_DEBUG":1'), 60_000);
+    } finally {
+      started.kill();
+    }
+    const run = await started.finished;
+    assert.equal(run.signal, 'SIGKILL', context(run));
+  }
+
+  it('runs the KasmVNC checks on a session launched with KASM_DEBUG=1 and restores the override byte for byte', { timeout: 120_000 }, async () => {
+    const run = await runSuite(lab, dir(), MUTATIONS, KASMVNC_ONLY);
+    assert.equal(run.code, 0, context(run));
+    const changes = run.diagnosis!.changes;
+    assert.deepEqual(changes.map((c) => [c.state, c.change]), [['applied', 'environment.KASM_DEBUG: absent -> 1'], ['restored', 'environment.KASM_DEBUG: absent -> 1']]);
+    assert.match(changes[1]!.detail, /get_images shows the original override \(\d+ bytes\), byte-for-byte/);
+    const handshake = run.diagnosis!.findings.find((f) => f.check === 'session.websocket-handshake')!;
+    assert.match(handshake.summary, /using protocol HyBi\/IETF 6455 13 .*KASM_DEBUG override applied \(reached the container\)/);
+    const reading = handshake.evidence['KasmVNC log, grouped by request'] as Record<string, unknown>;
+    assert.deepEqual(reading.debugOverride, { state: 'applied', change: 'environment.KASM_DEBUG: absent -> 1' });
+    assert.deepEqual(reading.containerEnvironment, { KASM_DEBUG: '1', variables: 5 });
+    assert.equal(lab.workspace.run_config, original);
+    assert.deepEqual(pending(), []);
+    assert.equal(live(), 0, 'the suite left sessions behind');
+    // docker inspect shows every variable of the container, VNC_PW (the session's Basic auth password) among them.
+    const passwords = [...lab.api.sessions.values()].map((s) => s.container?.vncPassword).filter((p): p is string => Boolean(p));
+    assert.ok(passwords.length >= 3);
+    for (const file of filesUnder(run.dir)) {
+      const text = readFileSync(file, 'latin1');
+      for (const password of passwords) assert.ok(!text.includes(password), `a session's VNC_PW leaked into ${file}`);
+    }
+    assert.match(run.output, /Kasm settings this run touched \(KASM_ALLOW_MUTATIONS=true\):\n.*\[applied\].*\n.*\[restored\] restored: .*byte-for-byte/);
+  });
+
+  it('leaves a restore file when killed after the change, and npm run restore puts the original back', { timeout: 120_000 }, async () => {
+    await killAfterChange();
+    assert.notEqual(lab.workspace.run_config, original);
+    const restore = await new Promise<{ code: number | null; output: string }>((resolve) => {
+      const child = spawn(join(projectRoot, 'node_modules/.bin/tsx'), ['helpers/cli/restore.ts'], { cwd: projectRoot, env: suiteEnv(lab, dir()) });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk));
+      child.on('close', (code) => resolve({ code, output }));
+    });
+    assert.equal(restore.code, 0, restore.output);
+    assert.match(restore.output, /^Restored: workspace "Ubuntu Jammy" Docker Run Config Override \(environment\.KASM_DEBUG: absent -> 1, changed .* by pid \d+\); get_images shows the original, byte-for-byte \(\d+ bytes\)\.$/m);
+    assert.equal(lab.workspace.run_config, original);
+    assert.deepEqual(pending(), []);
+  });
+
+  it('restores what a killed run left changed at the start of the next run, which then passes', { timeout: 150_000 }, async () => {
+    await killAfterChange();
+    const run = await runSuite(lab, dir(), MUTATIONS, KASMVNC_ONLY);
+    assert.equal(run.code, 0, context(run));
+    assert.match(run.output, /Restore: workspace "Ubuntu Jammy" Docker Run Config Override, left changed by an interrupted run \(pid \d+, .*\): restored, byte-for-byte the original/);
+    assert.deepEqual(run.diagnosis!.changes.map((c) => c.state), ['applied', 'restored']);
+    assert.equal(lab.workspace.run_config, original);
+    assert.equal(live(), 0, 'no session is left, the killed run\'s included');
+  });
+
+  it('changes nothing without the opt-in, and the checks say the override was skipped', { timeout: 120_000 }, async () => {
+    const run = await runSuite(lab, dir(), {}, KASMVNC_ONLY);
+    assert.equal(run.code, 0, context(run));
+    assert.deepEqual(run.diagnosis!.changes.map((c) => c.state), ['skipped']);
+    for (const check of ['session.websocket-handshake', 'session.auth']) {
+      assert.match(run.diagnosis!.findings.find((f) => f.check === check)!.summary, /debug override skipped/);
+    }
+    assert.match(run.output, /Kasm settings: none changed \(Docker Run Config Override: KASM_ALLOW_MUTATIONS is not true/);
+    assert.equal(lab.workspace.run_config, original);
+  });
+});

@@ -1,0 +1,57 @@
+// Runs the suite (`playwright test`) against a lab the test started, the way a user would, and collects what it
+// wrote: the exit code, the output and reports/diagnosis.json.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from '../../helpers/config.ts';
+import type { Diagnosis } from '../../helpers/diagnosis/finding.ts';
+import type { Lab } from '../../lab/index.ts';
+
+export interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  output: string;
+  diagnosis: Diagnosis | undefined;
+  dir: string;
+}
+
+export interface StartedSuite {
+  child: ChildProcess;
+  /** Kills the runner and everything it started (workers, browsers), as a crash or `kill -9` would. */
+  kill(): void;
+  finished: Promise<Run>;
+}
+
+export function suiteEnv(lab: Lab, dir: string, extraEnv: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, ...lab.env, KASM_ENV: 'lab', KASM_REPORTS_DIR: join(dir, 'reports'), KASM_OUTPUT_DIR: join(dir, 'test-results'), FORCE_COLOR: '0', ...extraEnv };
+}
+
+export function startSuite(lab: Lab, dir: string, extraEnv: Record<string, string> = {}, args: string[] = []): StartedSuite {
+  // Its own process group, so kill() reaches the workers too.
+  const child = spawn(join(projectRoot, 'node_modules/.bin/playwright'), ['test', ...args], { cwd: projectRoot, env: suiteEnv(lab, dir, extraEnv), detached: true });
+  const kill = () => {
+    if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
+  };
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk));
+  const timer = setTimeout(kill, 170_000);
+  const finished = new Promise<Run>((resolve) => {
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const file = join(dir, 'reports', 'diagnosis.json');
+      resolve({ code, signal, output, dir, diagnosis: existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Diagnosis) : undefined });
+    });
+  });
+  return { child, kill, finished };
+}
+
+export const runSuite = (lab: Lab, dir: string, extraEnv: Record<string, string> = {}, args: string[] = []): Promise<Run> => startSuite(lab, dir, extraEnv, args).finished;
+
+export function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
