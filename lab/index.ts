@@ -23,6 +23,8 @@ export interface LabOptions {
   keep?: boolean;
   /** How long the websocket-idle-cut fault lets a tunnel live after its 101; default KASM_LAB_IDLE_CUT_MS, else 2000. */
   idleCutMs?: number;
+  /** KasmVNC's log level in new sessions: 100 (KasmVNC up to 1.5.0, the default) or 30 (1.5.1 on). */
+  kasmvncLogLevel?: number;
   /** Which update_image forms kasm_api offers (KASM-FACTS Unknowns 8); both unless a test narrows it. */
   updateImageForms?: ReadonlyArray<'admin' | 'public'>;
 }
@@ -223,7 +225,7 @@ async function build(root: string, options: LabOptions, stops: Array<() => Promi
       mkdirSync(join(logFile, '..'), { recursive: true });
       log.write(' ------------------ Xvnc started ------------------');
       const agentIp = hosts.find((h) => h.state.id === agent.hostId)!.state.ip;
-      const vnc = await startKasmVnc({ host: agentIp, tls, password: vncPassword, logFile, faults: () => faults.active, version: XVNC_BANNER, desktop: { width: 1024, height: 640, label: session.image.friendly_name } });
+      const vnc = await startKasmVnc({ host: agentIp, tls, password: vncPassword, logFile, faults: () => faults.active, version: XVNC_BANNER, logLevel: options.kasmvncLogLevel, desktop: { width: 1024, height: 640, label: session.image.friendly_name } });
       vncs.set(session.kasmId, vnc);
       routes.set(session.kasmId, { host: agentIp, port: vnc.port });
       return { containerName: container.name, containerId: container.id, hostname: container.hostname, containerIp: `172.18.0.${10 + routes.size}`, vncPort: vnc.port, vncPassword };

@@ -22,6 +22,8 @@ export interface KasmVncOptions {
   desktop?: { width: number; height: number; label: string };
   /** What `Xvnc -version` names, with or without the leading `Xvnc `; a restarted Xvnc prints it as its banner. */
   version?: string;
+  /** `logging.level` of the generated kasmvnc.yaml: 100 up to KasmVNC 1.5.0 (the default here), 30 from 1.5.1. */
+  logLevel?: number;
 }
 
 export interface KasmVncHandle {
@@ -52,23 +54,28 @@ const ERRNO_TEXT: Record<string, string> = {
 };
 
 type LogLevel = 'DEBUG' | 'INFO' | 'PRIO';
+/** Logger_File names a line DEBUG from 100, INFO from 30, PRIO below; a line is written when its value <= the level. */
+const LEVEL_VALUE: Record<LogLevel, number> = { DEBUG: 100, INFO: 30, PRIO: 0 };
 
 /** Xvnc's stderr as vncserver redirects it into the desktop log. */
 class VncLog {
   #muted = false;
 
-  constructor(private readonly file: string) {
+  constructor(
+    private readonly file: string,
+    private readonly level: number,
+  ) {
     mkdirSync(dirname(file), { recursive: true });
   }
 
   /** `wslog()`: websocket lines carry the handler id instead of a module name. */
   websocket(id: number, level: 'DEBUG' | 'INFO', message: string): void {
-    this.write(` ${pythonTime(new Date())} [${level}] websocket ${id}: ${message}`);
+    if (LEVEL_VALUE[level] <= this.level) this.write(` ${pythonTime(new Date())} [${level}] websocket ${id}: ${message}`);
   }
 
   /** Logger_File: the indent to column 13 never applies once the date prefix is there, so one space follows the colon. */
   module(level: LogLevel, name: string, message: string): void {
-    this.write(` ${pythonTime(new Date())} [${level}] ${name}: ${message}`);
+    if (LEVEL_VALUE[level] <= this.level) this.write(` ${pythonTime(new Date())} [${level}] ${name}: ${message}`);
   }
 
   /** OpenSSL's ERR_print_errors_fp writes to the same stderr, unformatted. */
@@ -116,7 +123,7 @@ export async function startKasmVnc(opts: KasmVncOptions): Promise<KasmVncHandle>
   const version = (opts.version ?? DEFAULT_VERSION).replace(/^Xvnc /, '');
   const spawn = (): Shared => {
     const xvnc: Shared = {
-      log: new VncLog(opts.logFile),
+      log: new VncLog(opts.logFile, opts.logLevel ?? 100),
       secureContext,
       password: opts.password,
       statics,
@@ -136,6 +143,8 @@ export async function startKasmVnc(opts: KasmVncOptions): Promise<KasmVncHandle>
     return xvnc;
   };
   let current = spawn();
+  // Xvnc prints its banner as it starts, so a session's log exists before any client connects.
+  current.log.banner(version);
   const server = createServer((raw) => {
     const xvnc = current;
     xvnc.sockets.add(raw);

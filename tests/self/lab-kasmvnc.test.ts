@@ -62,8 +62,11 @@ function get(path: string, headers: Record<string, string> = {}): Promise<Reply>
   });
 }
 
+/** The dated lines, after the banner Xvnc prints as it starts. */
 function logLines(): string[] {
-  return readFileSync(logFile, 'utf8').split('\n').filter(Boolean);
+  const lines = readFileSync(logFile, 'utf8').split('\n').filter(Boolean);
+  assert.match(lines[0] ?? '', /^Xvnc KasmVNC \S+ - built /, 'the log starts with the Xvnc banner');
+  return lines.slice(lines.findIndex((line) => line.startsWith('Underlying X server release')) + 1);
 }
 
 /** The troubleshooting guide's advice: group websocket lines by handler id. */
@@ -395,10 +398,10 @@ describe('KasmVNC stand-in: kasmvnc-crash', () => {
   after(() => crashing.close());
 
   const crashLines = () => readFileSync(crashLog, 'utf8').split('\n');
-  /** What one Xvnc process logged: from its banner (or the file's start) to its backtrace. */
+  /** What one Xvnc process logged: from its banner to its backtrace. */
   const processLines = (n: number) => {
     const lines = crashLines();
-    const starts = [0, ...lines.flatMap((line, i) => (line === BANNER[0] ? [i + BANNER.length] : []))];
+    const starts = lines.flatMap((line, i) => (line === BANNER[0] ? [i + BANNER.length] : []));
     const from = starts[n] ?? lines.length;
     const end = lines.indexOf('(EE) Backtrace:', from);
     return lines.slice(from, end === -1 ? undefined : end).filter((line) => line !== '' && line !== '(EE) ');
@@ -429,7 +432,7 @@ describe('KasmVNC stand-in: kasmvnc-crash', () => {
     );
     assert.ok(crash.frames.length >= 5, `${crash.frames.length} frames`);
     assert.equal(crash.frames[0], '/usr/bin/Xvnc (xorg_backtrace+0x4d) [0x5e48dd]');
-    assert.deepEqual(log.versions, [BANNER[0]]);
+    assert.deepEqual(log.versions, [BANNER[0], BANNER[0]], 'the banner at start and at the restart');
     assert.deepEqual(
       log.entries.flatMap((e) => (e.kind === 'websocket' ? [`${e.handler} ${e.message}`] : [])),
       [...ACCEPTED.map((m) => `0 ${m}`), ...ACCEPTED.map((m) => `1 ${m}`)],
@@ -464,7 +467,7 @@ describe('KasmVNC stand-in: kasmvnc-crash', () => {
     const log = parseKasmVncLog(readFileSync(crashLog, 'utf8'));
     assert.deepEqual(log.unparsed, []);
     assert.deepEqual(log.crashes.map((c) => [c.signal, c.aborting, c.restarted]), [[11, true, true], [11, true, true]]);
-    assert.deepEqual(log.versions, [BANNER[0], BANNER[0]]);
+    assert.deepEqual(log.versions, [BANNER[0], BANNER[0], BANNER[0]]);
   });
 
   test('a viewer accepted while the fault is off keeps its session', async () => {

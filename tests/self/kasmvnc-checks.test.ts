@@ -1,6 +1,7 @@
-// Issue 5's promise, as a new user would try it on the lab: with KASM_ALLOW_MUTATIONS=true the KasmVNC checks run on
-// a session launched with KASM_DEBUG=1 and the workspace's override ends byte-for-byte as it was; a run killed
-// after the change is undone by `npm run restore` or by the next run; without the opt-in nothing changes.
+// The KasmVNC checks as a new user would try them on the lab: with KASM_ALLOW_MUTATIONS=true they run on a session
+// launched with KASM_DEBUG=1 and the workspace's override ends byte-for-byte as it was; a run killed after the
+// change is undone by `npm run restore` or by the next run; without the opt-in nothing changes; on KasmVNC 1.5.1+
+// (log level 30) they warn instead of guessing.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -106,5 +107,49 @@ describe('the KASM_DEBUG override, end to end', { concurrency: false }, () => {
     }
     assert.match(run.output, /Kasm settings: none changed \(Docker Run Config Override: KASM_ALLOW_MUTATIONS is not true/);
     assert.equal(lab.workspace.run_config, original);
+  });
+});
+
+describe('the KASM_DEBUG override when Kasm refuses the change', () => {
+  it('fails the setup with the fix, lists the KasmVNC checks as not run, and changes nothing', { timeout: 120_000 }, async () => {
+    const lab = await startLab({ updateImageForms: [] });
+    const dir = mkdtempSync(join(tmpdir(), 'kasm-override-refused-'));
+    try {
+      const original = lab.workspace.run_config;
+      const run = await runSuite(lab, dir, MUTATIONS, KASMVNC_ONLY);
+      assert.equal(run.code, 1, run.output.slice(-4000));
+      assert.match(run.output, /\[api\] the KASM_DEBUG override could not be applied \(OVERRIDE_SAVE_FAILED\): Kasm refused both ways of saving the Docker Run Config Override: admin update_image \(target_image\): .*; public update_image \(workspace\): .*\n.*Fix: Give the API key permission to edit workspaces/);
+      assert.deepEqual(run.diagnosis!.changes.map((c) => c.state), ['apply-failed']);
+      const notRun = run.diagnosis!.findings.filter((f) => f.check.startsWith('session.'));
+      assert.deepEqual(notRun.map((f) => [f.check, f.status]).sort(), [['session.auth', 'skip'], ['session.crash', 'skip'], ['session.websocket-handshake', 'skip']]);
+      for (const finding of notRun) assert.match(finding.summary, /^not run: a setup project it depends on failed/);
+      assert.equal(lab.workspace.run_config, original);
+      assert.deepEqual(pendingRestores(lab.env.KASM_STATE_DIR!), [], 'a change Kasm refused leaves nothing to restore');
+    } finally {
+      await lab.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the KasmVNC checks on KasmVNC 1.5.1 and later (log level 30)', () => {
+  it('warn that the handshake and auth lines are not logged, and say how to raise the level; the crash check still judges', { timeout: 120_000 }, async () => {
+    const lab = await startLab({ kasmvncLogLevel: 30 });
+    const dir = mkdtempSync(join(tmpdir(), 'kasm-level30-'));
+    try {
+      const run = await runSuite(lab, dir, {}, KASMVNC_ONLY);
+      assert.equal(run.code, 0, run.output.slice(-4000));
+      assert.equal(run.diagnosis!.verdict, 'healthy');
+      const by = (check: string) => run.diagnosis!.findings.find((f) => f.check === check)!;
+      for (const check of ['session.websocket-handshake', 'session.auth']) {
+        assert.equal(by(check).status, 'warn', check);
+        assert.match(by(check).summary, /has no \[DEBUG\] lines, so the (websocket handshake|Basic auth result) cannot be seen \(KasmVNC logs below level 100\)/);
+        assert.match(by(check).remediation, /From KasmVNC 1\.5\.1 the default is 30, and KASM_DEBUG does not change it: set `logging: \{ level: 100 \}`/);
+      }
+      assert.equal(by('session.crash').status, 'pass');
+    } finally {
+      await lab.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
