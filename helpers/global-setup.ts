@@ -72,6 +72,7 @@ export default async function globalSetup(_config: FullConfig): Promise<(() => P
     webapps: Number(process.env.KASM_LAB_WEBAPPS ?? 1),
     agents: Number(process.env.KASM_LAB_AGENTS ?? 1),
     zones: Number(process.env.KASM_LAB_ZONES ?? 1),
+    kasmvncLogLevel: Number(process.env.KASM_LAB_KASMVNC_LOG_LEVEL ?? 100),
   }).catch((error: unknown) => {
     console.error(`The embedded lab could not start: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(2);

@@ -158,6 +158,10 @@ async function build(root: string, options: LabOptions, stops: Array<() => Promi
   const faults = new Faults(root);
   faults.set(options.faults);
   const cutAfterMs = idleCutMs(options.idleCutMs);
+  const level = options.kasmvncLogLevel;
+  if (level !== undefined && (!Number.isInteger(level) || level < 0 || level > 100)) {
+    throw new RangeError(`kasmvncLogLevel (--kasmvnc-log-level, KASM_LAB_KASMVNC_LOG_LEVEL) must be a whole number from 0 to 100, got "${level}"`);
+  }
   const deadPort = await unusedPort();
   const separateIps = await bindable('127.0.10.1');
   const ipFor = (role: Role, n: number) => (separateIps ? `127.0.${role === 'webapp' ? 10 : 20}.${n}` : '127.0.0.1');

@@ -11,13 +11,14 @@ const { values } = parseArgs({
     webapps: { type: 'string', default: process.env.KASM_LAB_WEBAPPS ?? '1' },
     agents: { type: 'string', default: process.env.KASM_LAB_AGENTS ?? '1' },
     zones: { type: 'string', default: process.env.KASM_LAB_ZONES ?? '1' },
+    'kasmvnc-log-level': { type: 'string', default: process.env.KASM_LAB_KASMVNC_LOG_LEVEL ?? '100' },
     keep: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 
 if (values.help) {
-  console.log(`npm run lab -- [--faults a,b] [--webapps N] [--agents N] [--zones N] [--keep]\n\nFaults:\n${Object.entries(FAULTS).map(([name, what]) => `  ${name.padEnd(28)} ${what}`).join('\n')}`);
+  console.log(`npm run lab -- [--faults a,b] [--webapps N] [--agents N] [--zones N] [--kasmvnc-log-level 100|30] [--keep]\n\nFaults:\n${Object.entries(FAULTS).map(([name, what]) => `  ${name.padEnd(28)} ${what}`).join('\n')}`);
   process.exit(0);
 }
 
@@ -31,7 +32,7 @@ const count = (name: string, value: string) => {
 };
 
 try {
-  const lab = await startLab({ faults: values.faults, webapps: count('webapps', values.webapps), agents: count('agents', values.agents), zones: count('zones', values.zones), keep: values.keep });
+  const lab = await startLab({ faults: values.faults, webapps: count('webapps', values.webapps), agents: count('agents', values.agents), zones: count('zones', values.zones), kasmvncLogLevel: Number(values['kasmvnc-log-level']), keep: values.keep });
   console.log(`Kasm lab is up (state in ${lab.root})`);
   console.log(`  Web app:      ${lab.url}`);
   for (const host of lab.hosts) {
