@@ -16,26 +16,33 @@ function settings(): { config: KasmConfig; browser: ReturnType<typeof resolveBro
 }
 
 const { config, browser } = settings();
+const sharded = process.argv.some((arg) => arg.startsWith('--shard'));
 
 export default defineConfig({
   testDir: 'tests',
   outputDir: process.env.KASM_OUTPUT_DIR ?? 'test-results',
   fullyParallel: true,
   workers: config.workers,
+  // Only transient failures are really retried; the check fixture repeats any other at once (helpers/fixtures/check.ts).
+  retries: config.retries.max,
   forbidOnly: Boolean(process.env.CI),
   timeout: config.timeouts.check,
   globalSetup: './helpers/global-setup.ts',
   reporter: [
     ['list'],
     ['./helpers/diagnosis/reporter.ts'],
+    ['junit', { outputFile: `${config.reportsDir}/junit.xml` }],
+    // Shards hand their results to `playwright merge-reports` (playwright.merge.config.ts) as blob reports.
+    ...(sharded ? [['blob', { outputDir: `${config.reportsDir}/blob-report` }] as const] : []),
     ['allure-playwright', { resultsDir: `${config.reportsDir}/allure-results` }],
   ],
   // The KasmVNC checks wait for the opt-in KASM_DEBUG override (a skip without KASM_ALLOW_MUTATIONS=true); its
   // restore runs once they are done, pass or fail. Every other check starts at once.
   projects: [
     { name: 'checks', testMatch: '*.spec.ts', testIgnore: 'session-kasmvnc.spec.ts' },
-    { name: 'kasmvnc-debug', testMatch: 'kasmvnc-debug.setup.ts', teardown: 'kasmvnc-debug-restore' },
-    { name: 'kasmvnc-debug-restore', testMatch: 'kasmvnc-debug.teardown.ts' },
+    // A setting change or its restore is never repeated blindly: a retry could record the change as the original.
+    { name: 'kasmvnc-debug', testMatch: 'kasmvnc-debug.setup.ts', teardown: 'kasmvnc-debug-restore', retries: 0 },
+    { name: 'kasmvnc-debug-restore', testMatch: 'kasmvnc-debug.teardown.ts', retries: 0 },
     { name: 'kasmvnc', testMatch: 'session-kasmvnc.spec.ts', dependencies: ['kasmvnc-debug'] },
   ],
   use: {

@@ -35,6 +35,7 @@ const EXAMPLES: Record<string, string> = {
   KASM_WEBAPP_PORT: 'KASM_WEBAPP_PORT=443',
   KASM_UPSTREAM_AUTH_ADDRESS: 'KASM_UPSTREAM_AUTH_ADDRESS=kasm-internal.example.com',
   KASM_ALLOW_MUTATIONS: 'KASM_ALLOW_MUTATIONS=false',
+  KASM_RETRIES: 'KASM_RETRIES=1',
   KASM_STATE_DIR: 'KASM_STATE_DIR=/var/lib/kasm-synthetics',
   KASM_INSECURE_TLS: 'KASM_INSECURE_TLS=false',
   KASM_BROWSER_PATH: 'KASM_BROWSER_PATH=/usr/bin/chromium',
@@ -199,6 +200,12 @@ const schema = z
     KASM_TIMEOUT_CHECK_MS: millis(180_000),
     KASM_WEBSOCKET_HOLD_MS: millis(30_000),
     KASM_CLOCK_SKEW_MS: millis(60_000),
+    KASM_RETRIES: z
+      .string()
+      .default('1')
+      .refine((value) => /^[0-5]$/.test(value), 'must be a whole number from 0 to 5')
+      .transform(Number),
+    KASM_RETRY_BACKOFF_MS: millis(2_000),
     KASM_WORKERS: z
       .string()
       .default('4')
@@ -222,6 +229,7 @@ const schema = z
       .default('text="{workspace}"')
       .refine((value) => value.includes('{workspace}'), 'must contain {workspace}, replaced by the workspace name'),
     KASM_ALLOW_MUTATIONS: bool(false),
+    KASM_COMPARE: bool(false),
     KASM_BROWSER_PATH: optionalText,
     KASM_REPORTS_DIR: z.string().default('reports'),
     KASM_STATE_DIR: z.string().default('.kasm-state'),
@@ -296,6 +304,8 @@ export interface KasmConfig {
   timeouts: { http: number; sessionStart: number; firstFrame: number; ssh: number; check: number };
   /** Checks run in parallel in this many browsers. */
   workers: number;
+  /** Retries of a check whose failure was transient (a timeout, a reset, a DNS SERVFAIL); others never retry. */
+  retries: { max: number; backoffMs: number };
   /** How far the servers' clocks may be from this machine's: log windows open this much early. */
   clockSkewMs: number;
   /** How long path.websocket-hold keeps the stream open. */
@@ -304,6 +314,8 @@ export interface KasmConfig {
   zoneHosts: string[];
   ui: { username: string; password: string; submit: string; workspace: string };
   allowMutations: boolean;
+  /** List what changed since the last healthy run (`npm run check -- --compare`). */
+  compare: boolean;
   browserPath: string | undefined;
   reportsDir: string;
   /** Where restore files for changed Kasm settings wait until they are restored; never inside reports/. */
@@ -358,11 +370,13 @@ function toConfig(env: Parsed): KasmConfig {
       check: env.KASM_TIMEOUT_CHECK_MS,
     },
     workers: env.KASM_WORKERS,
+    retries: { max: env.KASM_RETRIES, backoffMs: env.KASM_RETRY_BACKOFF_MS },
     websocketHoldMs: env.KASM_WEBSOCKET_HOLD_MS,
     clockSkewMs: env.KASM_CLOCK_SKEW_MS,
     zoneHosts: env.KASM_ZONE_HOSTS,
     ui: { username: env.KASM_UI_USERNAME_SELECTOR, password: env.KASM_UI_PASSWORD_SELECTOR, submit: env.KASM_UI_SUBMIT_SELECTOR, workspace: env.KASM_UI_WORKSPACE_SELECTOR },
     allowMutations: env.KASM_ALLOW_MUTATIONS,
+    compare: env.KASM_COMPARE,
     browserPath: env.KASM_BROWSER_PATH,
     reportsDir: resolve(projectRoot, env.KASM_REPORTS_DIR),
     stateDir: resolve(projectRoot, env.KASM_STATE_DIR),

@@ -478,10 +478,23 @@ export async function startEntry(options: EntryOptions): Promise<Listening> {
       agent: upgrade ? false : agent,
     };
   };
+  // network-blip: one reset, then the path is fine again, as with a flapping link or a load balancer failing over.
+  let blipPending = faults.has('network-blip');
+  faults.on('change', (active, previous) => {
+    if (active.has('network-blip') && !previous.has('network-blip')) blipPending = true;
+  });
   return serve({
     host: options.host,
     tls: options.tls,
-    request: async (req, res) => forwardRequest(req, res, upstream(req, false)),
+    request: async (req, res) => {
+      if (blipPending && faults.has('network-blip') && (req.url ?? '').startsWith('/api/__healthcheck')) {
+        blipPending = false;
+        req.socket.resetAndDestroy();
+        // nginx's code for a connection it closed without answering.
+        return { status: 444, bytes: 0 };
+      }
+      return forwardRequest(req, res, upstream(req, false));
+    },
     async upgrade(req, socket, head) {
       if (faults.has('websocket-blocked') && (req.url ?? '').includes('/websockify')) return rejectUpgrade(socket, 403);
       if (faults.has('websocket-upgrade-stripped')) return forwardUpgrade(req, socket, head, withoutUpgrade(upstream(req, true)));

@@ -17,6 +17,8 @@ export async function curlOutcome(run: () => Promise<{ exitCode: number | null; 
   if (curl.ok) return { status: 'pass', summary: `${url} answered {"ok": true}`, evidence };
   return {
     status: 'fail',
+    // A hang or a cut connection may not happen twice; a refusal, a name that does not resolve or a TLS error will.
+    transient: curl.code === 'TIMEOUT' || result.exitCode === 52 || result.exitCode === 56,
     summary: `${url}: ${curl.meaning}${result.exitCode ? ` (curl exit ${result.exitCode})` : ''}`,
     remediation: `${ADVICE[curl.code] ? `${ADVICE[curl.code]}. ` : ''}${remediation}`,
     evidence,

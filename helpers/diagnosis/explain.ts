@@ -1,5 +1,6 @@
 // Turns a Developer API failure into the hop it points at and what to do about it.
 import { KasmApiError } from '../kasm-api.ts';
+import { isTransientNetworkError } from './attempts.ts';
 import type { Hop } from './catalog.ts';
 
 export interface Explanation {
@@ -7,6 +8,8 @@ export interface Explanation {
   remediation?: string;
   hop?: Hop;
   evidence: Record<string, unknown>;
+  /** A timeout or a reset: the check is retried. */
+  transient?: boolean;
 }
 
 /** Runs a Developer API call; its failure fails the check with the hop and the fix it points to. Other errors are bugs and pass through. */
@@ -29,6 +32,7 @@ export function explainApiError(error: unknown, kasmUrl: URL): Explanation {
     case 'KASM_API_UNREACHABLE':
     case 'KASM_API_TIMEOUT':
       return {
+        transient: error.code === 'KASM_API_TIMEOUT' || isTransientNetworkError(error.message),
         summary: `${error.call}: ${error.message}`,
         remediation: `Nothing answered at ${kasmUrl.origin}: check DNS for ${kasmUrl.hostname}, the load balancer and firewalls in front of the WebApp servers, and that kasm_proxy is up on them (\`sudo docker ps -a\`).`,
         hop: 'path',

@@ -1,3 +1,4 @@
+import type { Comparison } from './baseline.ts';
 import type { CheckId, Hop } from './catalog.ts';
 
 export type FindingStatus = 'pass' | 'fail' | 'warn' | 'skip';
@@ -16,6 +17,8 @@ export interface Finding {
   target?: string;
   /** Failing checks this finding's evidence explains (they are then reported as blocked by it). */
   explains?: CheckId[];
+  /** Passed only on a retry, after a transient failure (status `warn`). */
+  flaky?: { attempts: number; earlier: string };
 }
 
 /** A Kasm setting the run changed (opt-in, `@mutating`) and what became of it. */
@@ -36,6 +39,8 @@ export interface Diagnosis {
   findings: Finding[];
   /** Settings changed and restored during the run, in order; empty unless KASM_ALLOW_MUTATIONS=true. */
   changes: SettingChange[];
+  /** What changed since the last healthy run, with KASM_COMPARE=true (`npm run check -- --compare`). */
+  comparison?: Comparison;
 }
 
 /** The attachment name under which a check hands its finding to the diagnosis reporter. */
@@ -48,7 +53,7 @@ export const CHANGE_ATTACHMENT = 'kasm-change';
 export class CheckFailure extends Error {
   readonly code = 'KASM_CHECK_FAILED';
   constructor(
-    readonly details: { summary: string; remediation?: string; evidence?: Record<string, unknown>; hop?: Hop; explains?: CheckId[] },
+    readonly details: { summary: string; remediation?: string; evidence?: Record<string, unknown>; hop?: Hop; explains?: CheckId[]; transient?: boolean },
     options?: { cause?: unknown },
   ) {
     super(details.summary, options);

@@ -2,8 +2,10 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FullConfig, FullResult, Reporter, Suite, TestCase, TestResult } from '@playwright/test/reporter';
-import { loadConfig } from '../config.ts';
+import { resolve } from 'node:path';
+import { ConfigError, loadConfig, projectRoot, readEnvironmentFiles } from '../config.ts';
 import { redact, redactValue } from '../redact.ts';
+import { compareFacts, factsOf, formatComparison, lastGreenFile, readBaseline, saveLastGreen } from './baseline.ts';
 import { CHECKS, isCheckId } from './catalog.ts';
 import { diagnose } from './diagnose.ts';
 import { CHANGE_ATTACHMENT, FINDING_ATTACHMENT, type Diagnosis, type Finding, type SettingChange } from './finding.ts';
@@ -55,6 +57,29 @@ export function formatDiagnosis(diagnosis: Diagnosis): string {
   return lines.join('\n');
 }
 
+interface Settings {
+  url: URL | undefined;
+  reportsDir: string;
+  stateDir: string;
+  compare: boolean;
+}
+
+/**
+ * The run's settings; when the environment does not validate (`playwright merge-reports` in a CI job that holds no
+ * secrets) the reporter still writes the diagnosis from the shards' findings, with what the env files say.
+ */
+function settings(): Settings {
+  try {
+    const config = loadConfig({ refresh: true });
+    return { url: config.url, reportsDir: config.reportsDir, stateDir: config.stateDir, compare: config.compare };
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const { variables } = readEnvironmentFiles();
+    const url = URL.canParse(variables.KASM_URL ?? '') ? new URL(variables.KASM_URL!) : undefined;
+    return { url, reportsDir: resolve(projectRoot, variables.KASM_REPORTS_DIR ?? 'reports'), stateDir: resolve(projectRoot, variables.KASM_STATE_DIR ?? '.kasm-state'), compare: variables.KASM_COMPARE === 'true' };
+  }
+}
+
 export default class DiagnosisReporter implements Reporter {
   #results = new Map<string, { test: TestCase; result: TestResult }>();
   #suite: Suite | undefined;
@@ -72,7 +97,7 @@ export default class DiagnosisReporter implements Reporter {
   }
 
   onEnd(result: FullResult): void {
-    const config = loadConfig({ refresh: true });
+    const config = settings();
     // Tests Playwright never ran (their setup project failed) still owe the diagnosis a line each.
     for (const test of this.#suite?.allTests() ?? []) {
       if (!this.#results.has(test.id)) this.#results.set(test.id, { test, result: { status: 'skipped', duration: -1, attachments: [], errors: [] } as unknown as TestResult });
@@ -81,10 +106,20 @@ export default class DiagnosisReporter implements Reporter {
     const findings = outcomes.flatMap(({ test, result: r }) => findingsOf(test, r));
     const changes = outcomes.flatMap(({ result: r }) => changesOf(r));
     if (!findings.length && result.status !== 'passed') return;
-    const diagnosis = redactValue(diagnose(findings, config.url.origin, new Date(), changes));
+    const diagnosis = redactValue(diagnose(findings, config.url?.origin ?? 'unknown (KASM_URL not set where the report was merged)', new Date(), changes));
     mkdirSync(config.reportsDir, { recursive: true });
+    const facts = factsOf(diagnosis);
+    // The last healthy run is the baseline; a run asked to compare says what changed since, before it may replace it.
+    if (config.url) {
+      const greenFile = lastGreenFile(config.stateDir, config.url.href);
+      const lastGreen = readBaseline(greenFile);
+      if (config.compare) diagnosis.comparison = compareFacts(lastGreen, facts);
+      if (diagnosis.verdict === 'healthy') saveLastGreen(greenFile, lastGreen, diagnosis);
+    }
+    writeFileSync(join(config.reportsDir, 'baseline.json'), `${JSON.stringify({ version: 1, kasmUrl: diagnosis.kasmUrl, generatedAt: diagnosis.generatedAt, facts }, null, 2)}\n`);
     const file = join(config.reportsDir, 'diagnosis.json');
     writeFileSync(file, `${JSON.stringify(diagnosis, null, 2)}\n`);
-    process.stdout.write(`${formatDiagnosis(diagnosis)}\n\nDiagnosis written to ${file}\n`);
+    const compared = diagnosis.comparison ? `\n\n${formatComparison(diagnosis.comparison)}` : '';
+    process.stdout.write(`${formatDiagnosis(diagnosis)}${compared}\n\nDiagnosis written to ${file}\n`);
   }
 }

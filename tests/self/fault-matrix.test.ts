@@ -52,6 +52,12 @@ describe('fault matrix', { concurrency: false }, () => {
         assert.match(warning!.remediation, /disruptive/);
       }
       if (!row.fault) assert.deepEqual(run.diagnosis.findings.filter((f) => f.status === 'warn').map((f) => f.check), [], 'a healthy lab has no warnings');
+      const flaky = run.diagnosis.findings.filter((f) => f.flaky);
+      assert.deepEqual(flaky.map((f) => f.check), row.flaky ?? [], `flaky checks${context}`);
+      for (const finding of flaky) {
+        assert.equal(finding.status, 'warn');
+        assert.match(finding.summary, /^passed on attempt 2 after a transient failure: .*(?:ECONNRESET|UND_ERR_SOCKET)/, context);
+      }
       const blocked = run.diagnosis.findings.filter((f) => f.status === 'skip' && f.blockedBy);
       for (const finding of blocked) assert.match(finding.summary, /^blocked by /);
       const secrets = [lab.env.KASM_API_SECRET!, lab.env.KASM_USER_PASSWORD!, ...lab.api.issued];

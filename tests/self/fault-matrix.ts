@@ -11,6 +11,8 @@ export interface MatrixRow {
   message?: RegExp;
   /** Extra environment for the suite run (e.g. the UI login path). */
   env?: Record<string, string>;
+  /** Checks that must pass only on a retry, reported as flaky warnings. */
+  flaky?: CheckId[];
   title?: string;
 }
 
@@ -45,6 +47,8 @@ export const FAULT_MATRIX: MatrixRow[] = [
     message: /KasmVNC crashed \d+ time\(s\) in .*: Caught signal 11 \(Segmentation fault\), Server aborting, \d+-frame backtrace; restarted/,
     env: { KASM_ALLOW_MUTATIONS: 'true' },
   },
+  // A transient reset is retried with backoff and the pass reported as flaky, not as healthy and not as broken.
+  { fault: 'network-blip', failing: [], faultyHop: null, flaky: ['api.health'], title: 'network-blip: api.health passes on its retry and is reported flaky' },
   {
     fault: 'websocket-malformed',
     failing: ['session.websocket-handshake'],

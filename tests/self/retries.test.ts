@@ -1,0 +1,94 @@
+// Retries by cause: a transient reset is retried with backoff and reported flaky; a refused API key is not retried
+// (its repeat costs nothing and says so); every attempt's evidence stays in the report.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startLab, type Lab } from '../../lab/index.ts';
+import { runSuite } from './suite-run.ts';
+
+interface JsonResult {
+  status: string;
+  duration: number;
+  retry: number;
+  attachments: Array<{ name: string }>;
+  errors: Array<{ message?: string }>;
+}
+
+interface JsonTest {
+  status: string;
+  results: JsonResult[];
+}
+
+interface JsonSpec {
+  title: string;
+  tests: JsonTest[];
+}
+
+interface JsonSuite {
+  specs: JsonSpec[];
+  suites?: JsonSuite[];
+}
+
+function specs(suites: JsonSuite[]): JsonSpec[] {
+  return suites.flatMap((s) => [...s.specs, ...specs(s.suites ?? [])]);
+}
+
+describe('retries by cause', { concurrency: false }, () => {
+  let lab: Lab;
+  const work = mkdtempSync(join(tmpdir(), 'kasm-retries-'));
+
+  before(async () => {
+    lab = await startLab();
+  });
+  after(async () => {
+    await lab?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  async function run(name: string, env: Record<string, string>, grep: string): Promise<{ code: number | null; output: string; specs: JsonSpec[]; diagnosis: NonNullable<Awaited<ReturnType<typeof runSuite>>['diagnosis']> }> {
+    const dir = join(work, name);
+    const json = join(dir, 'results.json');
+    const result = await runSuite(lab, dir, { PLAYWRIGHT_JSON_OUTPUT_NAME: json, ...env }, ['--project', 'checks', '--grep', grep, '--reporter', `json,${join(process.cwd(), 'helpers/diagnosis/reporter.ts')}`]);
+    assert.ok(result.diagnosis, result.output.slice(-3000));
+    return { code: result.code, output: result.output, specs: specs((JSON.parse(readFileSync(json, 'utf8')) as { suites: JsonSuite[] }).suites), diagnosis: result.diagnosis };
+  }
+
+  it('retries a reset with backoff, keeps both attempts, and reports the pass as flaky', { timeout: 120_000 }, async () => {
+    lab.faults.set(['network-blip']);
+    try {
+      const { code, specs: found, diagnosis } = await run('blip', { KASM_RETRIES: '2', KASM_RETRY_BACKOFF_MS: '1500' }, '@api');
+      assert.equal(code, 0, 'a flaky pass does not fail the run');
+      const health = found.find((s) => s.title.startsWith('kasm_api answers its health check'))!.tests[0]!;
+      assert.equal(health.status, 'flaky');
+      assert.deepEqual(health.results.map((r) => [r.retry, r.status]), [[0, 'failed'], [1, 'passed']]);
+      assert.match(health.results[0]!.errors[0]!.message ?? '', /ECONNRESET|UND_ERR_SOCKET/);
+      assert.ok(health.results[1]!.duration >= 1_500, `the retry waited for its backoff (${health.results[1]!.duration} ms)`);
+      for (const result of health.results) assert.ok(result.attachments.some((a) => a.name === 'kasm-finding'), 'every attempt keeps its finding');
+      const finding = diagnosis.findings.find((f) => f.check === 'api.health')!;
+      assert.equal(finding.status, 'warn');
+      assert.deepEqual(finding.flaky?.attempts, 2);
+      assert.match(finding.summary, /^passed on attempt 2 after a transient failure: .*(?:ECONNRESET|UND_ERR_SOCKET)/);
+      assert.equal(diagnosis.verdict, 'healthy');
+    } finally {
+      lab.faults.set([]);
+    }
+  });
+
+  it('does not retry a refused API key: the repeat fails at once, saying why', { timeout: 120_000 }, async () => {
+    const { code, specs: found, diagnosis } = await run('auth', { KASM_API_SECRET: 'not-the-secret', KASM_RETRIES: '2', KASM_RETRY_BACKOFF_MS: '5000' }, 'Developer API creates');
+    assert.equal(code, 1);
+    const create = found.find((s) => s.title.startsWith('the Developer API creates a session'))!.tests[0]!;
+    assert.equal(create.status, 'unexpected');
+    assert.deepEqual(create.results.map((r) => [r.retry, r.status]), [[0, 'failed'], [1, 'failed'], [2, 'failed']]);
+    for (const repeat of create.results.slice(1)) {
+      assert.ok(repeat.duration < 2_000, `no backoff, no second call to Kasm (${repeat.duration} ms)`);
+      assert.match(repeat.errors[0]!.message ?? '', /^Error: not retried: attempt \d failed for a reason a retry does not change \(configuration, credentials, or Kasm's state\): .*refused the key/);
+    }
+    const finding = diagnosis.findings.find((f) => f.check === 'api.session-create')!;
+    assert.equal(finding.status, 'fail');
+    assert.match(finding.summary, /the Developer API refused the key: .* \(not retried: the failure is not transient\)$/);
+    assert.equal(finding.flaky, undefined);
+  });
+});
