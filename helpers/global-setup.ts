@@ -1,6 +1,9 @@
 // Starts the embedded lab when the environment asks for it (KASM_LAB=embedded and no KASM_URL), exports its
 // variables to the workers, and stops it when the run ends.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FullConfig } from '@playwright/test';
+import { readInventory } from './inventory.ts';
 import { ConfigError, loadConfig, type KasmConfig } from './config.ts';
 import { KasmApiClient } from './kasm-api.ts';
 import { ledgerDir, sweepLeftovers } from './leftovers.ts';
@@ -8,11 +11,26 @@ import { createDispatcher } from './net.ts';
 import { resolveIdentity } from './fixtures/session.ts';
 import { OverrideError, pendingRestores, restoreDebugOverride } from './workspace-override.ts';
 
+/** What the report's environment section names: the deployment as Kasm describes it (zones, agents). */
+async function describeRun(api: KasmApiClient, config: KasmConfig): Promise<void> {
+  const info: Record<string, string> = { kasmHost: config.url.host, workspace: config.workspace.name ?? config.workspace.imageId ?? '' };
+  try {
+    const inventory = await readInventory(api, config);
+    info.zones = inventory.upstreamAuth.map((z) => z.zone).join(', ');
+    info.agents = inventory.kasmAgents.map((a) => `${a.hostname}:${a.port}`).join(', ');
+  } catch {
+    // Zones and agents are a nicety of the report; the checks report an API that does not answer.
+  }
+  mkdirSync(config.reportsDir, { recursive: true });
+  writeFileSync(join(config.reportsDir, 'run-info.json'), `${JSON.stringify(info, null, 2)}\n`);
+}
+
 /** Destroys sessions an earlier run left behind, and says how many; never fails the run (the checks will). */
 async function cleanUp(config: KasmConfig): Promise<void> {
   const dispatcher = createDispatcher({ insecureTls: config.tls.insecure, connectTimeoutMs: config.timeouts.http });
   try {
     const api = new KasmApiClient(config, dispatcher);
+    await describeRun(api, config);
     const { userId } = await resolveIdentity(api, config);
     const swept = await sweepLeftovers(api, userId, ledgerDir(config), config.timeouts.check * 2);
     const found = swept.destroyed.length + swept.failed.length;

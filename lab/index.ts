@@ -23,6 +23,8 @@ export interface LabOptions {
   keep?: boolean;
   /** How long the websocket-idle-cut fault lets a tunnel live after its 101; default KASM_LAB_IDLE_CUT_MS, else 2000. */
   idleCutMs?: number;
+  /** Fixed credentials instead of random ones, so a test can plant canaries and look for them afterwards. */
+  credentials?: { apiSecret?: string; userPassword?: string };
   /** KasmVNC's log level in new sessions: 100 (KasmVNC up to 1.5.0, the default) or 30 (1.5.1 on). */
   kasmvncLogLevel?: number;
   /** Which update_image forms kasm_api offers (KASM-FACTS Unknowns 8); both unless a test narrows it. */
@@ -180,8 +182,8 @@ async function build(root: string, options: LabOptions, stops: Array<() => Promi
   const agentHosts = hosts.filter((h) => h.state.role === 'agent');
 
   const apiKey = randomBytes(6).toString('hex');
-  const apiSecret = randomBytes(24).toString('base64url');
-  const user = newUser('synthetic@kasm.local');
+  const apiSecret = options.credentials?.apiSecret ?? randomBytes(24).toString('base64url');
+  const user = newUser('synthetic@kasm.local', options.credentials?.userPassword);
   const image: LabImage = {
     image_id: hex32(),
     name: `kasmweb/ubuntu-jammy-desktop:${KASM_VERSION}`,

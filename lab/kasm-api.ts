@@ -610,6 +610,6 @@ async function readJson(req: http.IncomingMessage): Promise<Record<string, unkno
   throw new ApiError(400, 'Request body must be a JSON object');
 }
 
-export function newUser(username: string): LabUser {
-  return { userId: hex32(), username, password: randomBytes(12).toString('base64url'), tokens: new Set(), linkTokens: new Map() };
+export function newUser(username: string, password = randomBytes(12).toString('base64url')): LabUser {
+  return { userId: hex32(), username, password, tokens: new Set(), linkTokens: new Map() };
 }

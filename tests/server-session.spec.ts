@@ -77,7 +77,7 @@ for (const [id, path] of [
   });
 }
 
-test("the agent's kasm_proxy logged the session's websockify with 101", check('agent.websocket-log'), async ({ check, servers, desktop, page, kasmApi, config }, testInfo) => {
+test("the agent's kasm_proxy logged the session's websockify with 101", check('agent.websocket-log', ['@smoke']), async ({ check, servers, desktop, page, kasmApi, config }, testInfo) => {
   skipWithoutHosts(await servers.hosts('agent'), 'agent', testInfo);
   const opened = await test.step('client: open a fresh session, stream, close it', () => openStreamAndClose(desktop, page));
   const status = (await kasmApi.call<{ kasm?: { hostname?: string } }>('get_kasm_status', { user_id: opened.userId, kasm_id: opened.kasmId }).catch(() => ({ body: {} as { kasm?: { hostname?: string } } }))).body;
