@@ -1,6 +1,6 @@
 // Starts the embedded lab when the environment asks for it (KASM_LAB=embedded and no KASM_URL), exports its
 // variables to the workers, and stops it when the run ends.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FullConfig } from '@playwright/test';
 import { readInventory } from './inventory.ts';
@@ -79,6 +79,8 @@ export async function restorePending(config: KasmConfig, log: (line: string) => 
 
 export default async function globalSetup(_config: FullConfig): Promise<(() => Promise<void>) | undefined> {
   const config = loadConfig();
+  // allure-playwright only ever adds to its folder; a report is of one run.
+  rmSync(join(config.reportsDir, 'allure-results'), { recursive: true, force: true });
   if (!config.labPending) {
     await restorePending(config);
     await cleanUp(config);

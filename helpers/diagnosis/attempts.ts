@@ -7,6 +7,8 @@ import type { TestInfo } from '@playwright/test';
 import type { Finding } from './finding.ts';
 
 export interface Attempt {
+  /** 1 for the first run of the test. */
+  attempt: number;
   transient: boolean;
   findings: Finding[];
   message: string;

@@ -17,6 +17,8 @@ export interface Finding {
   target?: string;
   /** Failing checks this finding's evidence explains (they are then reported as blocked by it). */
   explains?: CheckId[];
+  /** Why a retry of this failure did not run the check again (its cause was not transient). */
+  notRetried?: string;
   /** Passed only on a retry, after a transient failure (status `warn`). */
   flaky?: { attempts: number; earlier: string };
 }

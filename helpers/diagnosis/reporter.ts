@@ -5,6 +5,7 @@ import type { FullConfig, FullResult, Reporter, Suite, TestCase, TestResult } fr
 import { resolve } from 'node:path';
 import { ConfigError, loadConfig, projectRoot, readEnvironmentFiles } from '../config.ts';
 import { redact, redactValue } from '../redact.ts';
+import { diagnosisMarkdown } from '../report/markdown.ts';
 import { compareFacts, factsOf, formatComparison, lastGreenFile, readBaseline, saveLastGreen } from './baseline.ts';
 import { CHECKS, isCheckId } from './catalog.ts';
 import { diagnose } from './diagnose.ts';
@@ -120,6 +121,7 @@ export default class DiagnosisReporter implements Reporter {
     const file = join(config.reportsDir, 'diagnosis.json');
     writeFileSync(file, `${JSON.stringify(diagnosis, null, 2)}\n`);
     const compared = diagnosis.comparison ? `\n\n${formatComparison(diagnosis.comparison)}` : '';
+    writeFileSync(join(config.reportsDir, 'diagnosis.md'), `${diagnosisMarkdown(diagnosis)}${compared ? `${compared}\n` : ''}`);
     process.stdout.write(`${formatDiagnosis(diagnosis)}${compared}\n\nDiagnosis written to ${file}\n`);
   }
 }

@@ -1,0 +1,80 @@
+// Canary secrets planted in a lab (API secret, the user's password) plus every secret the lab handed out during the
+// runs (session tokens, one-time link tokens, KasmVNC passwords and their Basic headers) must not survive anywhere
+// under reports/ or test-results/: not as written, not base64-encoded (Allure embeds attachments that way), not
+// percent-encoded. One run logs in through the UI (the password is typed) with the override on; one fails.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { projectRoot } from '../../helpers/config.ts';
+import { startLab, type Lab } from '../../lab/index.ts';
+import { filesUnder, runSuite, suiteEnv } from './suite-run.ts';
+
+/** The forms a secret takes in files: as is, percent-encoded, and base64 at each of the three byte alignments. */
+export function encodings(secret: string): string[] {
+  const forms = new Set([secret, encodeURIComponent(secret)]);
+  for (const pad of ['', 'x', 'xx']) {
+    const encoded = Buffer.from(pad + secret).toString('base64');
+    // Only whole 3-byte groups of the secret's own bytes encode the same whatever surrounds it.
+    const stable = encoded.slice(pad.length === 0 ? 0 : 4, Math.floor((pad.length + secret.length) / 3) * 4);
+    if (stable.length >= 8) forms.add(stable);
+  }
+  return [...forms];
+}
+
+describe('redaction canaries', { concurrency: false }, () => {
+  let lab: Lab;
+  const work = mkdtempSync(join(tmpdir(), 'kasm-canary-'));
+  const canaries = { apiSecret: `CANARYapiSECRET${randomBytes(9).toString('hex')}`, userPassword: `CANARYpassWORD${randomBytes(9).toString('hex')}` };
+
+  before(async () => {
+    lab = await startLab({ credentials: canaries });
+  });
+  after(async () => {
+    await lab?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('the encodings helper finds a secret inside base64 at any offset', () => {
+    for (const prefix of ['', 'a', 'ab', 'abc']) {
+      const encoded = Buffer.from(`${prefix}${canaries.apiSecret}tail`).toString('base64');
+      assert.ok(encodings(canaries.apiSecret).some((form) => encoded.includes(form)), `offset ${prefix.length}`);
+    }
+  });
+
+  it('no canary or issued secret survives under reports/ or test-results/, the incident report included', { timeout: 300_000 }, async () => {
+    const ui = await runSuite(lab, join(work, 'ui'), { KASM_SESSION_VIA: 'ui', KASM_ALLOW_MUTATIONS: 'true' });
+    assert.equal(ui.code, 0, ui.output.slice(-3000));
+    lab.faults.set(['websocket-malformed']);
+    const failing = await runSuite(lab, join(work, 'failing'));
+    lab.faults.set([]);
+    assert.equal(failing.code, 1, failing.output.slice(-3000));
+    const report = await new Promise<{ code: number | null; output: string }>((resolve) => {
+      const child = spawn(join(projectRoot, 'node_modules/.bin/tsx'), ['helpers/cli/report.ts'], { cwd: projectRoot, env: suiteEnv(lab, join(work, 'failing')) });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk));
+      child.on('close', (code) => resolve({ code, output }));
+    });
+    assert.equal(report.code, 0, report.output);
+
+    const secrets = [canaries.apiSecret, canaries.userPassword, ...lab.api.issued];
+    assert.ok(lab.api.issued.size >= 10, `the runs handed out secrets to look for (${lab.api.issued.size})`);
+    const files = filesUnder(work);
+    assert.ok(files.some((f) => f.includes(`${join('failing', 'reports', 'incident')}`)), 'the incident report was written');
+    assert.ok(files.some((f) => f.includes('test-results')), 'test-results/ was searched too');
+    const leaks: string[] = [];
+    for (const file of files) {
+      const text = readFileSync(file, 'latin1');
+      for (const secret of secrets) {
+        const form = encodings(secret).find((f) => text.includes(f));
+        if (form) leaks.push(`${file}: ${secret === form ? 'as is' : 'encoded'} (${secret.slice(0, 6)}…)`);
+      }
+    }
+    assert.deepEqual(leaks, [], `secrets leaked:\n${leaks.join('\n')}`);
+    for (const run of [ui, failing]) for (const secret of secrets) assert.ok(!run.output.includes(secret), 'a secret reached the console output');
+  });
+});
