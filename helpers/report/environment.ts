@@ -80,6 +80,20 @@ export interface EnvironmentInput {
   runInfo: Entries;
 }
 
+/**
+ * Kasm's version as far as the run saw it: the tag of the kasm_api image in `docker ps` on a WebApp server (the
+ * Developer API does not report one).
+ */
+export function kasmVersion(d: Pick<Diagnosis, 'findings'>): string | undefined {
+  for (const finding of d.findings.filter((f) => f.check === 'webapp.containers')) {
+    const containers = Array.isArray(finding.evidence.containers) ? (finding.evidence.containers as Array<{ name?: unknown; image?: unknown }>) : [];
+    const image = containers.find((c) => c.name === 'kasm_api')?.image;
+    const tag = typeof image === 'string' ? /:([^:/]+)$/.exec(image)?.[1] : undefined;
+    if (tag) return `${tag} (kasm_api image${finding.target ? ` on ${finding.target}` : ''})`;
+  }
+  return undefined;
+}
+
 /** Ours first; run-info.json adds its own keys but cannot overwrite the verdict or where the run pointed. */
 export function runEnvironment(input: EnvironmentInput): { entries: Entries; ignored: string[] } {
   const { diagnosis: d } = input;
@@ -91,6 +105,7 @@ export function runEnvironment(input: EnvironmentInput): { entries: Entries; ign
   }
   const ours: Entries = [
     ['kasm.host', host],
+    ['kasm.version', kasmVersion(d) ?? 'unknown (no SSH to a WebApp server)'],
     ['suite.version', input.suiteVersion],
     ['git.commit', input.commit ?? 'unknown (no .git)'],
     ['verdict', d.verdict],

@@ -449,6 +449,8 @@ describe('npm run report end to end (lab with kasm_api down)', { concurrency: fa
     assert.equal(env.verdict, 'broken');
     assert.equal(env['faulty.hop'], 'api');
     assert.equal(env['suite.version'], '0.1.0');
+    assert.match(env['kasm.version'] ?? '', /^1\.16\.0 \(kasm_api image on 127\.0\.10\.1:\d+\)$/, 'from docker ps on the WebApp server');
+    assert.equal(env.workspace, 'Ubuntu Jammy', 'from run-info.json (zones and agents too when kasm_api answers)');
     assert.equal(env['node.version'], process.version);
     assert.ok(env['git.commit'], 'a commit or why not');
     const categories = JSON.parse(data.get('widgets/categories.json') ?? '{}') as { roots: string[]; nodes: Record<string, { name: string; childrenIds?: string[] }> };
