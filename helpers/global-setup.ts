@@ -13,7 +13,7 @@ import { OverrideError, pendingRestores, restoreDebugOverride } from './workspac
 
 /** What the report's environment section names: the deployment as Kasm describes it (zones, agents). */
 async function describeRun(api: KasmApiClient, config: KasmConfig): Promise<void> {
-  const info: Record<string, string> = { kasmHost: config.url.host, workspace: config.workspace.name ?? config.workspace.imageId ?? '' };
+  const info: Record<string, string> = { workspace: config.workspace.name ?? config.workspace.imageId ?? '' };
   try {
     const inventory = await readInventory(api, config);
     info.zones = inventory.upstreamAuth.map((z) => z.zone).join(', ');
