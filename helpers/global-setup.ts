@@ -9,7 +9,7 @@ import { KasmApiClient } from './kasm-api.ts';
 import { ledgerDir, sweepLeftovers } from './leftovers.ts';
 import { createDispatcher } from './net.ts';
 import { resolveIdentity } from './fixtures/session.ts';
-import { OverrideError, pendingRestores, restoreDebugOverride } from './workspace-override.ts';
+import { describeRestoreError, restorePending } from './workspace-override.ts';
 
 /** What the report's environment section names: the deployment as Kasm describes it (zones, agents). */
 async function describeRun(api: KasmApiClient, config: KasmConfig): Promise<void> {
@@ -51,30 +51,14 @@ async function cleanUp(config: KasmConfig): Promise<void> {
  * Undoes settings an interrupted run changed and could not restore. One that cannot be restored stays pending and
  * is printed with its fix; the kasmvnc-debug setup then refuses to change the workspace again.
  */
-export async function restorePending(config: KasmConfig, log: (line: string) => void = console.log): Promise<{ restored: number; failed: number }> {
-  const pending = pendingRestores(config.stateDir, config.url.href);
-  if (!pending.length) return { restored: 0, failed: 0 };
-  const dispatcher = createDispatcher({ insecureTls: config.tls.insecure, connectTimeoutMs: config.timeouts.http });
-  let restored = 0;
-  let failed = 0;
-  try {
-    const api = new KasmApiClient(config, dispatcher);
-    for (const item of pending) {
-      try {
-        if (item.error) throw item.error;
-        const done = await restoreDebugOverride(api, item.file);
-        restored += 1;
-        log(`Restore: workspace "${done.workspace}" Docker Run Config Override, left changed by an interrupted run (pid ${item.record!.pid}, ${item.record!.at}: ${item.record!.change}): ${done.state === 'restored' ? 'restored' : 'was already back'}, ${done.comparison} the original (${done.bytes} bytes)`);
-      } catch (error) {
-        failed += 1;
-        const hint = error instanceof OverrideError ? ` Fix: ${error.hint}` : '';
-        log(`Restore FAILED for ${item.file}: ${error instanceof Error ? error.message : String(error)}.${hint}`);
-      }
+async function restoreLeftovers(config: KasmConfig): Promise<void> {
+  for (const { item, restored, error } of await restorePending(config)) {
+    if (restored) {
+      console.log(`Restore: workspace "${restored.workspace}" Docker Run Config Override, left changed by an interrupted run (pid ${item.record!.pid}, ${item.record!.at}: ${item.record!.change}): ${restored.state === 'restored' ? 'restored' : 'was already back'}, ${restored.comparison} the original (${restored.bytes} bytes)`);
+    } else {
+      console.log(`Restore FAILED for ${item.file}: ${describeRestoreError(error)}`);
     }
-  } finally {
-    await dispatcher.close();
   }
-  return { restored, failed };
 }
 
 export default async function globalSetup(_config: FullConfig): Promise<(() => Promise<void>) | undefined> {
@@ -82,7 +66,7 @@ export default async function globalSetup(_config: FullConfig): Promise<(() => P
   // allure-playwright only ever adds to its folder; a report is of one run.
   rmSync(join(config.reportsDir, 'allure-results'), { recursive: true, force: true });
   if (!config.labPending) {
-    await restorePending(config);
+    await restoreLeftovers(config);
     await cleanUp(config);
     return undefined;
   }

@@ -5,7 +5,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { KasmApiError, type KasmApiClient } from './kasm-api.ts';
+import type { KasmConfig } from './config.ts';
+import { KasmApiClient, KasmApiError } from './kasm-api.ts';
+import { createDispatcher } from './net.ts';
 
 export type OverrideErrorCode =
   | 'OVERRIDE_WORKSPACE_NOT_FOUND'
@@ -282,4 +284,38 @@ export async function restoreDebugOverride(api: KasmApiClient, file: string, opt
   }
   rmSync(file, { force: true });
   return { state: 'restored', ...base, comparison: result.comparison, bytes: Buffer.byteLength(originalText) };
+}
+
+export interface PendingOutcome {
+  item: PendingRestore;
+  restored?: Restored;
+  error?: unknown;
+}
+
+/** Restores every pending change of this Kasm, one by one; each outcome is reported, none stops the others. */
+export async function restorePending(config: KasmConfig, options: { force?: boolean } = {}): Promise<PendingOutcome[]> {
+  const pending = pendingRestores(config.stateDir, config.url.href);
+  if (!pending.length) return [];
+  const dispatcher = createDispatcher({ insecureTls: config.tls.insecure, connectTimeoutMs: config.timeouts.http });
+  try {
+    const api = new KasmApiClient(config, dispatcher);
+    const outcomes: PendingOutcome[] = [];
+    for (const item of pending) {
+      try {
+        if (item.error) throw item.error;
+        outcomes.push({ item, restored: await restoreDebugOverride(api, item.file, options) });
+      } catch (error) {
+        outcomes.push({ item, error });
+      }
+    }
+    return outcomes;
+  } finally {
+    await dispatcher.close();
+  }
+}
+
+/** The error of a restore that did not happen, with its fix when it has one. */
+export function describeRestoreError(error: unknown): string {
+  if (error instanceof OverrideError) return `${error.message}. Fix: ${error.hint}`;
+  return error instanceof Error ? error.message : String(error);
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import selfsigned from 'selfsigned';
 import { Faults } from './faults.ts';
 import { installHostCommands } from './host/install.ts';
-import { hex32, KasmApi, newStore, newUser, type LabAgent, type LabImage, type LabSession, type LabZone, type LaunchedContainer, type SessionLauncher } from './kasm-api.ts';
+import { hex32, KasmApi, newImage, newStore, newUser, type LabAgent, type LabImage, type LabSession, type LabZone, type LaunchedContainer, type SessionLauncher } from './kasm-api.ts';
 import { startKasmVnc, type KasmVncHandle } from './kasmvnc.ts';
 import { startAgentProxy, startEntry, startWebappProxy, type Listening, type SessionRoute, type Tls } from './proxy.ts';
 import { startSshHosts, type SshHostsHandle } from './ssh.ts';
@@ -184,23 +184,7 @@ async function build(root: string, options: LabOptions, stops: Array<() => Promi
   const apiKey = randomBytes(6).toString('hex');
   const apiSecret = options.credentials?.apiSecret ?? randomBytes(24).toString('base64url');
   const user = newUser('synthetic@kasm.local', options.credentials?.userPassword);
-  const image: LabImage = {
-    image_id: hex32(),
-    name: `kasmweb/ubuntu-jammy-desktop:${KASM_VERSION}`,
-    friendly_name: 'Ubuntu Jammy',
-    description: 'Ubuntu Jammy desktop',
-    enabled: true,
-    cores: 2,
-    memory: 2_768_000_000,
-    image_src: 'img/thumbnails/ubuntu.png',
-    run_config: '{"hostname":"kasm"}',
-    exec_config: '{}',
-    volume_mappings: {},
-    restrict_to_zone: false,
-    zone_id: null,
-    server_id: null,
-    categories: ['Desktop'],
-  };
+  const image = newImage(KASM_VERSION);
   const zones: LabZone[] = Array.from({ length: options.zones ?? 1 }, (_, i) => ({
     zone_id: hex32(),
     zone_name: i === 0 ? 'default' : `zone-${i + 1}`,

@@ -610,6 +610,27 @@ async function readJson(req: http.IncomingMessage): Promise<Record<string, unkno
   throw new ApiError(400, 'Request body must be a JSON object');
 }
 
+/** The lab's one workspace, as get_images lists it (a Kasm core image; run_config is a JSON string, as in 1.16). */
+export function newImage(version: string): LabImage {
+  return {
+    image_id: hex32(),
+    name: `kasmweb/ubuntu-jammy-desktop:${version}`,
+    friendly_name: 'Ubuntu Jammy',
+    description: 'Ubuntu Jammy desktop',
+    enabled: true,
+    cores: 2,
+    memory: 2_768_000_000,
+    image_src: 'img/thumbnails/ubuntu.png',
+    run_config: '{"hostname":"kasm"}',
+    exec_config: '{}',
+    volume_mappings: {},
+    restrict_to_zone: false,
+    zone_id: null,
+    server_id: null,
+    categories: ['Desktop'],
+  };
+}
+
 export function newUser(username: string, password = randomBytes(12).toString('base64url')): LabUser {
   return { userId: hex32(), username, password, tokens: new Set(), linkTokens: new Map() };
 }

@@ -2,9 +2,7 @@
 // machine went down), from the restore files in KASM_STATE_DIR. Exit 0 when nothing is left pending, 1 when
 // something could not be restored, 2 when the environment is unusable.
 import { ConfigError, loadConfig } from '../config.ts';
-import { KasmApiClient } from '../kasm-api.ts';
-import { createDispatcher } from '../net.ts';
-import { OverrideError, pendingRestores, restoreDebugOverride } from '../workspace-override.ts';
+import { describeRestoreError, pendingRestores, restorePending } from '../workspace-override.ts';
 
 const USAGE = 'usage: npm run restore [-- --force]\n  --force  restore even when the setting changed again after the suite changed it';
 
@@ -28,23 +26,14 @@ async function main(argv: string[]): Promise<number> {
     console.log(`Nothing to restore for ${config.url.origin} (${config.stateDir}).${others ? ` ${others} restore file(s) there belong to other Kasm URLs.` : ''}`);
     return 0;
   }
-  const dispatcher = createDispatcher({ insecureTls: config.tls.insecure, connectTimeoutMs: config.timeouts.http });
   let failed = 0;
-  try {
-    const api = new KasmApiClient(config, dispatcher);
-    for (const item of pending) {
-      try {
-        if (item.error) throw item.error;
-        const done = await restoreDebugOverride(api, item.file, { force: argv.includes('--force') });
-        console.log(`${done.state === 'restored' ? 'Restored' : 'Already back'}: workspace "${done.workspace}" Docker Run Config Override (${item.record!.change}, changed ${item.record!.at} by pid ${item.record!.pid}); get_images shows the original, ${done.comparison} (${done.bytes} bytes).`);
-      } catch (error) {
-        failed += 1;
-        const detail = error instanceof OverrideError ? `${error.message}\n  Fix: ${error.hint}` : error instanceof Error ? error.message : String(error);
-        console.error(`NOT restored (${item.file}): ${detail}`);
-      }
+  for (const { item, restored, error } of await restorePending(config, { force: argv.includes('--force') })) {
+    if (restored) {
+      console.log(`${restored.state === 'restored' ? 'Restored' : 'Already back'}: workspace "${restored.workspace}" Docker Run Config Override (${item.record!.change}, changed ${item.record!.at} by pid ${item.record!.pid}); get_images shows the original, ${restored.comparison} (${restored.bytes} bytes).`);
+    } else {
+      failed += 1;
+      console.error(`NOT restored (${item.file}): ${describeRestoreError(error)}`);
     }
-  } finally {
-    await dispatcher.close();
   }
   return failed ? 1 : 0;
 }

@@ -12,7 +12,7 @@ import { request } from 'undici';
 import { WebSocket } from 'ws';
 import { groupByHandler, judgeHandlers, parseKasmVncLog } from '../../helpers/logs/kasmvnc.ts';
 import { Faults } from '../../lab/faults.ts';
-import { hex32, KasmApi, newStore, newUser, type LabImage, type UpdateImageForm } from '../../lab/kasm-api.ts';
+import { hex32, KasmApi, newImage, newStore, newUser, type LabImage, type UpdateImageForm } from '../../lab/kasm-api.ts';
 import { startKasmVnc, type KasmVncHandle } from '../../lab/kasmvnc.ts';
 import { startEntry, type Listening } from '../../lab/proxy.ts';
 import { ContainerLog } from '../../lab/state.ts';
@@ -102,23 +102,7 @@ describe('update_image: the admin form and the public form KasmLink uses', () =>
   const apiKey = 'key-1';
   const apiSecret = 'secret-1';
   const apis: KasmApi[] = [];
-  const image = (): LabImage => ({
-    image_id: hex32(),
-    name: 'kasmweb/ubuntu-jammy-desktop:1.18.1',
-    friendly_name: 'Ubuntu Jammy',
-    description: 'Ubuntu Jammy desktop',
-    enabled: true,
-    cores: 2,
-    memory: 2_768_000_000,
-    image_src: 'img/thumbnails/ubuntu.png',
-    run_config: '{"hostname":"kasm"}',
-    exec_config: '{}',
-    volume_mappings: {},
-    restrict_to_zone: false,
-    zone_id: null,
-    server_id: null,
-    categories: ['Desktop'],
-  });
+  const image = (): LabImage => newImage('1.18.1');
 
   const startApi = async (updateImageForms?: UpdateImageForm[]) => {
     const images = [image()];
