@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dotenv from 'dotenv';
 import { z } from 'zod';
+import { registerSecret } from './redact.ts';
 
 export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -446,5 +447,7 @@ export function loadConfig(options: { refresh?: boolean } = {}): KasmConfig {
     if (key.startsWith('KASM_') && process.env[key] === undefined) process.env[key] = value;
   }
   cached = parseConfig(variables);
+  // Every process that loads the environment (runner, workers, global setup, the CLIs) scrubs these values.
+  for (const secret of [cached.api.secret, cached.api.key, cached.user.password, cached.ssh.passphrase]) registerSecret(secret);
   return cached;
 }

@@ -3,11 +3,13 @@
 // change, so a run that dies midway is undone by the next run or by `npm run restore`.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { KasmConfig } from './config.ts';
 import { KasmApiClient, KasmApiError } from './kasm-api.ts';
 import { createDispatcher } from './net.ts';
+import { redact } from './redact.ts';
 
 export type OverrideErrorCode =
   | 'OVERRIDE_WORKSPACE_NOT_FOUND'
@@ -17,7 +19,8 @@ export type OverrideErrorCode =
   | 'OVERRIDE_NOT_APPLIED'
   | 'OVERRIDE_CHANGED_SINCE'
   | 'OVERRIDE_RESTORE_MISMATCH'
-  | 'OVERRIDE_RESTORE_FILE_INVALID';
+  | 'OVERRIDE_RESTORE_FILE_INVALID'
+  | 'OVERRIDE_IN_USE';
 
 export class OverrideError extends Error {
   constructor(
@@ -26,7 +29,7 @@ export class OverrideError extends Error {
     readonly hint: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(redact(message), options);
     this.name = 'OverrideError';
   }
 }
@@ -55,6 +58,8 @@ export interface RestoreRecord {
   via: SaveForm | null;
   at: string;
   pid: number;
+  /** The `playwright test` runner that made the change, and its machine: a restore waits while it is alive. */
+  runner?: { pid: number; host: string };
 }
 
 export interface Applied {
@@ -70,7 +75,7 @@ export interface Restored {
   workspace: string;
   change: string;
   /** How the read-back was compared with the original: as the same bytes (a string) or as the same JSON (an object). */
-  comparison: 'byte-for-byte' | 'same JSON';
+  comparison: 'byte-for-byte' | 'same JSON' | 'same JSON (reformatted by Kasm)';
   bytes: number;
 }
 
@@ -89,7 +94,8 @@ export function runConfigObject(raw: unknown, workspace: string): Record<string,
     try {
       value = JSON.parse(raw);
     } catch (error) {
-      throw new OverrideError('OVERRIDE_NOT_AN_OBJECT', `workspace "${workspace}": its Docker Run Config Override is not valid JSON (${(error as Error).message})`, 'Fix the override in Workspaces > Edit so it is a JSON object, then run again.', { cause: error });
+      // Node's message quotes the text around the error, and the override may hold passwords: only the position.
+      throw new OverrideError('OVERRIDE_NOT_AN_OBJECT', `workspace "${workspace}": its Docker Run Config Override is not valid JSON (${jsonErrorPosition(error)})`, 'Fix the override in Workspaces > Edit so it is a JSON object, then run again.');
     }
   }
   if (!isObject(value)) {
@@ -120,6 +126,11 @@ export function withDebug(config: Record<string, unknown>, workspace: string): {
   return { next: { ...config, environment: { ...env, [DEBUG_KEY]: 1 } }, change: `environment.${DEBUG_KEY}: ${before} -> 1` };
 }
 
+function jsonErrorPosition(error: unknown): string {
+  const position = /position (\d+)/.exec(error instanceof Error ? error.message : '')?.[1];
+  return position ? `syntax error at character ${position}` : 'syntax error';
+}
+
 /** Equal as Kasm would apply them: the same JSON, whichever form each side is in. */
 function sameJson(a: unknown, b: unknown): boolean {
   try {
@@ -130,7 +141,11 @@ function sameJson(a: unknown, b: unknown): boolean {
 }
 
 function compare(after: unknown, original: unknown): { identical: boolean; comparison: Restored['comparison'] } {
-  if (typeof original === 'string' && typeof after === 'string') return { identical: after === original, comparison: 'byte-for-byte' };
+  if (typeof original === 'string' && typeof after === 'string') {
+    if (after === original) return { identical: true, comparison: 'byte-for-byte' };
+    // A store that normalises JSON (key order, spacing) gives back the same override in other bytes.
+    return { identical: sameJson(after, original), comparison: 'same JSON (reformatted by Kasm)' };
+  }
   return { identical: sameJson(after, original), comparison: 'same JSON' };
 }
 
@@ -164,8 +179,6 @@ async function save(api: KasmApiClient, imageId: string, runConfig: string, pref
   throw new OverrideError('OVERRIDE_SAVE_FAILED', `Kasm refused both ways of saving the Docker Run Config Override: ${refused.join('; ')}`, HINT_PERMISSION);
 }
 
-// ---------------------------------------------------------------------------------------------- restore files
-
 const restoreDir = (stateDir: string) => join(stateDir, 'restore');
 const urlKey = (kasmUrl: string) => createHash('sha256').update(new URL(kasmUrl).origin).digest('hex').slice(0, 12);
 
@@ -186,7 +199,8 @@ export function readRecord(file: string): RestoreRecord {
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new OverrideError('OVERRIDE_RESTORE_FILE_INVALID', `restore file ${file} cannot be read: ${(error as Error).message}`, 'Compare the workspace\'s Docker Run Config Override by hand, then delete the file.', { cause: error });
+    const reason = (error as NodeJS.ErrnoException).code ?? jsonErrorPosition(error);
+    throw new OverrideError('OVERRIDE_RESTORE_FILE_INVALID', `restore file ${file} cannot be read (${reason})`, 'Compare the workspace\'s Docker Run Config Override by hand, then delete the file.');
   }
   const record = parsed as Partial<RestoreRecord>;
   if (!isObject(parsed) || record.version !== 1 || typeof record.kasmUrl !== 'string' || typeof record.imageId !== 'string' || typeof record.applied !== 'string' || !('original' in record)) {
@@ -220,9 +234,7 @@ export function pendingRestores(stateDir: string, kasmUrl?: string): PendingRest
     });
 }
 
-// ---------------------------------------------------------------------------------------------- apply / restore
-
-export async function applyDebugOverride(api: KasmApiClient, options: { stateDir: string; kasmUrl: string; imageId: string }): Promise<Applied> {
+export async function applyDebugOverride(api: KasmApiClient, options: { stateDir: string; kasmUrl: string; imageId: string; runnerPid?: number }): Promise<Applied> {
   const file = restoreFile(options.stateDir, options.kasmUrl, options.imageId);
   if (existsSync(file)) {
     const earlier = readRecord(file);
@@ -236,7 +248,9 @@ export async function applyDebugOverride(api: KasmApiClient, options: { stateDir
   const debug = withDebug(runConfigObject(workspace.runConfig, workspace.name), workspace.name);
   if (!debug) return { state: 'already-set', workspace, change: `environment.${DEBUG_KEY} is already 1: nothing changed` };
   const applied = JSON.stringify(debug.next);
-  const record: RestoreRecord = { version: 1, kasmUrl: new URL(options.kasmUrl).origin, imageId: workspace.imageId, workspace: workspace.name, original: workspace.runConfig ?? null, applied, change: debug.change, via: null, at: new Date().toISOString(), pid: process.pid };
+  // In a Playwright worker the runner is the parent: it outlives the worker for as long as the run lasts.
+  const runner = { pid: options.runnerPid ?? process.pid, host: hostname() };
+  const record: RestoreRecord = { version: 1, kasmUrl: new URL(options.kasmUrl).origin, imageId: workspace.imageId, workspace: workspace.name, original: workspace.runConfig ?? null, applied, change: debug.change, via: null, at: new Date().toISOString(), pid: process.pid, runner };
   writeRecord(file, record);
   try {
     record.via = await save(api, workspace.imageId, applied, null);
@@ -303,6 +317,9 @@ export async function restorePending(config: KasmConfig, options: { force?: bool
     for (const item of pending) {
       try {
         if (item.error) throw item.error;
+        if (!options.force && runnerAlive(item.record!)) {
+          throw new OverrideError('OVERRIDE_IN_USE', `workspace "${item.record!.workspace}": the run that changed it (pid ${item.record!.runner!.pid}) is still going`, 'Let that run finish (it restores the override itself), or stop it and run `npm run restore`; `npm run restore -- --force` restores now regardless.');
+        }
         outcomes.push({ item, restored: await restoreDebugOverride(api, item.file, options) });
       } catch (error) {
         outcomes.push({ item, error });
@@ -311,6 +328,17 @@ export async function restorePending(config: KasmConfig, options: { force?: bool
     return outcomes;
   } finally {
     await dispatcher.close();
+  }
+}
+
+/** On this machine, the runner that made the change is still running: its own teardown will restore. */
+function runnerAlive(record: RestoreRecord): boolean {
+  if (!record.runner || record.runner.host !== hostname() || record.runner.pid === process.pid) return false;
+  try {
+    process.kill(record.runner.pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -14,13 +14,16 @@ test("set KASM_DEBUG=1 in the workspace's Docker Run Config Override", { tag: ['
   }
   const { imageId } = await resolveIdentity(kasmApi, config);
   try {
-    const outcome = await test.step('api: read the override, merge KASM_DEBUG=1, save it, read it back', () => applyDebugOverride(kasmApi, { stateDir: config.stateDir, kasmUrl: config.url.href, imageId }));
+    const outcome = await test.step('api: read the override, merge KASM_DEBUG=1, save it, read it back', () => applyDebugOverride(kasmApi, { stateDir: config.stateDir, kasmUrl: config.url.href, imageId, runnerPid: process.ppid }));
     await attachChange(testInfo, {
       setting: OVERRIDE_SETTING,
       workspace: outcome.workspace.name,
       change: outcome.change,
       state: outcome.state,
-      detail: outcome.state === 'applied' ? `saved with ${outcome.record!.via}; restore file ${outcome.file}` : 'nothing to restore',
+      detail:
+        outcome.state === 'applied'
+          ? `saved with ${outcome.record!.via}; restore file ${outcome.file}`
+          : 'nothing changed, nothing to restore; if nobody set KASM_DEBUG on purpose, a run killed before its restore may have left it: remove it in Workspaces > Edit',
     });
   } catch (error) {
     if (!(error instanceof OverrideError)) throw error;

@@ -9,11 +9,20 @@ const compare = args.includes('--compare');
 const forwarded = args.filter((arg) => arg !== '--compare');
 
 const bin = (name: string) => join(projectRoot, 'node_modules', '.bin', name);
-const browser = spawnSync(bin('tsx'), [join(projectRoot, 'helpers/cli/ensure-browser.ts')], { stdio: 'inherit' });
+const browser = spawnSync(bin('tsx'), [join(projectRoot, 'helpers/cli/ensure-browser.ts')], { stdio: 'inherit', timeout: 15 * 60_000 });
 if (browser.status !== 0) process.exit(browser.status ?? 2);
 
 const env = compare ? { ...process.env, KASM_COMPARE: 'true' } : process.env;
 const child = spawn(bin('playwright'), ['test', ...forwarded], { stdio: 'inherit', env, cwd: projectRoot });
-// Ctrl-C reaches the runner through the terminal; forward what a supervisor sends to this process only.
-for (const signal of ['SIGTERM', 'SIGHUP'] as const) process.on(signal, () => child.kill(signal));
-child.on('close', (code, signal) => process.exit(code ?? (signal ? 1 : 2)));
+// Playwright winds down cleanly (restores, teardown, reports) only on SIGINT. Ctrl-C reaches it from the terminal;
+// a supervisor's SIGTERM/SIGHUP is turned into SIGINT, and a second one ends it at once.
+let stopping = false;
+process.on('SIGINT', () => undefined);
+for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    child.kill(stopping ? 'SIGKILL' : 'SIGINT');
+    stopping = true;
+  });
+}
+// A runner that died of a signal did not decide anything about Kasm: that is "could not run" (2), not "a check failed".
+child.on('close', (code) => process.exit(code ?? 2));

@@ -11,11 +11,11 @@ export function applyDependencies(findings: Finding[]): Finding[] {
   }
   // A check is never blocked by a failure its own evidence explains: KasmVNC's "missing Sec-WebSocket-Protocol"
   // explains the failed upgrade, whichever of the two a dependency list puts first.
-  const blocker = (check: CheckId, explainer: CheckId, seen = new Set<CheckId>()): CheckId | undefined => {
+  const blocker = (check: CheckId, ownExplains: ReadonlySet<CheckId>, seen = new Set<CheckId>()): CheckId | undefined => {
     for (const dependency of CHECKS[check].dependsOn) {
-      if (!isCheckId(dependency) || seen.has(dependency) || explainedBy.get(dependency) === explainer) continue;
+      if (!isCheckId(dependency) || seen.has(dependency) || ownExplains.has(dependency)) continue;
       seen.add(dependency);
-      const upstream = blocker(dependency, explainer, seen);
+      const upstream = blocker(dependency, ownExplains, seen);
       if (upstream) return upstream;
       if (failed.has(dependency)) return dependency;
     }
@@ -23,7 +23,7 @@ export function applyDependencies(findings: Finding[]): Finding[] {
   };
   return findings.map((finding) => {
     if (finding.status !== 'fail') return finding;
-    const by = explainedBy.get(finding.check) ?? blocker(finding.check, finding.check);
+    const by = explainedBy.get(finding.check) ?? blocker(finding.check, new Set(finding.explains ?? []));
     if (!by) return finding;
     return { ...finding, status: 'skip', blockedBy: by, summary: `blocked by ${by}: ${finding.summary}` };
   });
@@ -32,8 +32,10 @@ export function applyDependencies(findings: Finding[]): Finding[] {
 export function diagnose(raw: Finding[], kasmUrl: string, now = new Date(), changes: SettingChange[] = []): Diagnosis {
   const findings = applyDependencies(raw).sort((a, b) => HOPS.indexOf(a.hop) - HOPS.indexOf(b.hop) || a.check.localeCompare(b.check));
   const failing = findings.filter((f) => f.status === 'fail');
+  // A setting the run could not change or put back leaves Kasm in a state nobody chose: never a healthy run.
+  const settingFailed = changes.some((c) => c.state === 'apply-failed' || c.state === 'restore-failed');
   return {
-    verdict: failing.length ? 'broken' : 'healthy',
+    verdict: failing.length || settingFailed ? 'broken' : 'healthy',
     faultyHop: failing[0]?.hop ?? null,
     generatedAt: now.toISOString(),
     kasmUrl,

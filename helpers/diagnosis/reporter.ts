@@ -115,7 +115,8 @@ export default class DiagnosisReporter implements Reporter {
       const greenFile = lastGreenFile(config.stateDir, config.url.href);
       const lastGreen = readBaseline(greenFile);
       if (config.compare) diagnosis.comparison = compareFacts(lastGreen, facts);
-      if (diagnosis.verdict === 'healthy') saveLastGreen(greenFile, lastGreen, diagnosis);
+      // Only a run that finished and passed is a baseline; an interrupted one saw only part of the deployment.
+      if (diagnosis.verdict === 'healthy' && result.status === 'passed') saveLastGreen(greenFile, lastGreen, diagnosis);
     }
     writeFileSync(join(config.reportsDir, 'baseline.json'), `${JSON.stringify({ version: 1, kasmUrl: diagnosis.kasmUrl, generatedAt: diagnosis.generatedAt, facts }, null, 2)}\n`);
     const file = join(config.reportsDir, 'diagnosis.json');

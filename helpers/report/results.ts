@@ -89,9 +89,11 @@ function label(doc: Json, name: string): string | undefined {
 // tells one `playwright test` run from another.
 function metaOf(file: string, doc: Json): ResultMeta {
   const pid = /^(pid-\d+)/.exec(label(doc, 'thread') ?? '')?.[1];
+  // The check fixture's kasmRun label joins the shards of one CI run (KASM_RUN_ID), which have different runners.
+  const run = label(doc, 'kasmRun');
   return {
     file,
-    run: pid ? `${label(doc, 'host') ?? ''}/${pid}` : undefined,
+    run: run && !run.startsWith('pid-') ? run : (run ?? pid) ? `${label(doc, 'host') ?? ''}/${run ?? pid}` : undefined,
     start: typeof doc.start === 'number' ? doc.start : undefined,
     stop: typeof doc.stop === 'number' ? doc.stop : undefined,
   };

@@ -289,7 +289,10 @@ describe('GitHub workflow', () => {
 
   it('uploads reports with if: always(), each shard under its own name, and the merge job downloads them all', () => {
     const uploads = allSteps.filter((s) => usesOf(s).startsWith('actions/upload-artifact@'));
-    assert.equal(uploads.length, 3);
+    assert.equal(uploads.length, 2);
+    assert.ok(!uploads.some((u) => JSON.stringify(u.with).includes('.kasm-state')), 'restore files are never uploaded');
+    const restore = allSteps.find((s) => runOf(s).trim() === 'npm run restore');
+    assert.match(text(restore?.if, 'if of the restore step'), /^always\(\) && env\.KASM_ALLOW_MUTATIONS == 'true'$/);
     for (const upload of uploads) assert.match(text(upload.if, `if of ${String(upload.name)}`), /^always\(\)/);
     const shardUpload = node(uploads[0]!.with, 'shard upload');
     assert.equal(shardUpload.name, 'kasm-synthetics-shard-${{ matrix.shard }}');
@@ -400,7 +403,11 @@ describe('GitLab template', () => {
     }
     // The merged results would count every test twice in the pipeline's Tests tab.
     assert.equal(node(gitlabJob('kasm-synthetics:report').artifacts, 'report').reports, undefined);
-    assert.ok(list(node(gitlabJob('kasm-synthetics:check-mutating').artifacts, 'mutating').paths, 'paths').includes('.kasm-state/'));
+    // Restore files hold the workspace's original override: restored on the runner, never kept as an artifact.
+    for (const name of ['kasm-synthetics:check', 'kasm-synthetics:check-mutating', 'kasm-synthetics:report']) {
+      assert.ok(!list(node(gitlabJob(name).artifacts, name).paths, `${name}.artifacts.paths`).some((p) => String(p).includes('.kasm-state')), name);
+    }
+    assert.deepEqual(gitlabJob('kasm-synthetics:check-mutating').after_script, ['npm run restore']);
   });
 
   it('merges the shards in the report job and builds the reports', () => {

@@ -77,6 +77,21 @@ describe('correlation by evidence', () => {
     assert.equal(result.findings.find((f) => f.check === 'session.stream')!.blockedBy, 'path.websocket-upgrade');
   });
 
+  it('two failures explaining the same check are both faults, whichever finished last', () => {
+    const stream = ['path.websocket-upgrade' as const, 'session.stream' as const];
+    const auth = { ...finding('session.auth', 'fail'), hop: 'agent' as const, explains: stream };
+    const crash = { ...finding('session.crash', 'fail'), explains: stream };
+    for (const order of [[auth, crash], [crash, auth]]) {
+      const result = diagnose([finding('path.websocket-upgrade', 'fail'), ...order], 'https://k');
+      assert.deepEqual(result.findings.filter((f) => f.status === 'fail').map((f) => f.check).sort(), ['session.auth', 'session.crash']);
+    }
+  });
+
+  it('a setting the run could not restore makes the run broken even when every check passed', () => {
+    const failed = { setting: 'Docker Run Config Override', workspace: 'W', change: 'c', state: 'restore-failed' as const, detail: 'd' };
+    assert.equal(diagnose([finding('api.health', 'pass')], 'https://k', new Date(0), [failed]).verdict, 'broken');
+  });
+
   it('carries the settings the run changed', () => {
     const change = { setting: 'Docker Run Config Override', workspace: 'W', change: 'environment.KASM_DEBUG: absent -> 1', state: 'restored' as const, detail: 'byte-for-byte' };
     assert.deepEqual(diagnose([], 'https://k', new Date(0), [change]).changes, [change]);

@@ -46,7 +46,11 @@ describe('redaction canaries', { concurrency: false }, () => {
   });
 
   it('no canary or issued secret survives under reports/ or test-results/, the incident report included', { timeout: 300_000 }, async () => {
+    // The override the suite reads, merges and restores holds a secret of its own, as real ones do.
+    const overrideSecret = `CANARYoverride${randomBytes(9).toString('hex')}`;
+    lab.workspace.run_config = JSON.stringify({ hostname: 'kasm', environment: { UPSTREAM_CRED: overrideSecret } });
     const ui = await runSuite(lab, join(work, 'ui'), { KASM_SESSION_VIA: 'ui', KASM_ALLOW_MUTATIONS: 'true' });
+    assert.match(lab.workspace.run_config, new RegExp(`"UPSTREAM_CRED":"${overrideSecret}"}}$`), 'the override came back as it was');
     assert.equal(ui.code, 0, ui.output.slice(-3000));
     lab.faults.set(['websocket-malformed']);
     const failing = await runSuite(lab, join(work, 'failing'));
@@ -61,7 +65,7 @@ describe('redaction canaries', { concurrency: false }, () => {
     });
     assert.equal(report.code, 0, report.output);
 
-    const secrets = [canaries.apiSecret, canaries.userPassword, ...lab.api.issued];
+    const secrets = [canaries.apiSecret, canaries.userPassword, overrideSecret, ...lab.api.issued];
     assert.ok(lab.api.issued.size >= 10, `the runs handed out secrets to look for (${lab.api.issued.size})`);
     const files = filesUnder(work);
     assert.ok(files.some((f) => f.includes(`${join('failing', 'reports', 'incident')}`)), 'the incident report was written');

@@ -288,6 +288,24 @@ describe('report: results', () => {
   });
 });
 
+describe('report: shards of one run', () => {
+  it('keeps the results of every shard of one CI run (one KASM_RUN_ID, several runners on several hosts)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kasm-report-shards-'));
+    try {
+      const write = (uuid: string, host: string, pid: number, run: string, start: number) =>
+        writeFileSync(join(dir, `${uuid}-result.json`), JSON.stringify({ uuid, name: uuid, labels: [{ name: 'host', value: host }, { name: 'thread', value: `pid-${pid}-worker-0` }, { name: 'kasmRun', value: run }], start, stop: start + 10 }));
+      write('old', 'runner-a', 10, '41-1', 1_000);
+      write('shard-1', 'runner-b', 100, '42-1', 5_000);
+      write('shard-2', 'runner-c', 200, '42-1', 5_003);
+      const selection = selectLatestRun(dir);
+      assert.deepEqual(selection.results.sort(), ['shard-1-result.json', 'shard-2-result.json']);
+      assert.equal(selection.ignoredResults, 1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('report: Allure environment and categories', () => {
   it('writes environment.properties escaped the way Allure reads it', () => {
     assert.equal(environmentProperties([['kasm.host', 'kasm.example.com:443'], ['zones', 'eu\nus'], ['odd key=x', ' café\\']]), 'kasm.host=kasm.example.com:443\nzones=eu\\nus\nodd\\ key\\=x=\\ caf\\u00e9\\\\\n');

@@ -30,7 +30,13 @@ export function startSuite(lab: Lab, dir: string, extraEnv: Record<string, strin
   // Its own process group, so kill() reaches the workers too.
   const child = spawn(join(projectRoot, 'node_modules/.bin/playwright'), ['test', ...args], { cwd: projectRoot, env: suiteEnv(lab, dir, extraEnv), detached: true });
   const kill = () => {
-    if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
+    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch (error) {
+      // Already gone between the check and the kill.
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
   };
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk));

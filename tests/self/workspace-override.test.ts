@@ -103,13 +103,16 @@ describe('applying and restoring against the lab', () => {
     dispatcher = createDispatcher({ insecureTls: true, connectTimeoutMs: 5_000 });
     api = new KasmApiClient(config, dispatcher);
   });
+  const states: string[] = [];
   after(async () => {
     await dispatcher?.close();
     await lab?.stop();
+    for (const dir of states) rmSync(dir, { recursive: true, force: true });
   });
 
   const fresh = () => {
     state = mkdtempSync(join(tmpdir(), 'kasm-state-'));
+    states.push(state);
     return { stateDir: state, kasmUrl: lab.url, imageId: lab.workspace.image_id };
   };
 
