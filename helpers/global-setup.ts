@@ -18,8 +18,9 @@ async function describeRun(api: KasmApiClient, config: KasmConfig): Promise<void
     const inventory = await readInventory(api, config);
     info.zones = inventory.upstreamAuth.map((z) => z.zone).join(', ');
     info.agents = inventory.kasmAgents.map((a) => `${a.hostname}:${a.port}`).join(', ');
-  } catch {
-    // Zones and agents are a nicety of the report; the checks report an API that does not answer.
+  } catch (error) {
+    // Zones and agents are a nicety of the report (the checks report an API that does not answer); it says why.
+    info.inventory = `not read: ${error instanceof Error ? error.message : String(error)}`;
   }
   mkdirSync(config.reportsDir, { recursive: true });
   writeFileSync(join(config.reportsDir, 'run-info.json'), `${JSON.stringify(info, null, 2)}\n`);

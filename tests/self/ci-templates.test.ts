@@ -408,6 +408,7 @@ describe('GitLab template', () => {
       assert.ok(!list(node(gitlabJob(name).artifacts, name).paths, `${name}.artifacts.paths`).some((p) => String(p).includes('.kasm-state')), name);
     }
     assert.deepEqual(gitlabJob('kasm-synthetics:check-mutating').after_script, ['npm run restore']);
+    for (const name of ['kasm-synthetics:check', 'kasm-synthetics:check-mutating']) assert.equal(gitlabJob(name).resource_group, 'kasm-synthetics-$KASM_ENV', name);
   });
 
   it('merges the shards in the report job and builds the reports', () => {

@@ -84,7 +84,7 @@ describe('retries by cause', { concurrency: false }, () => {
     assert.deepEqual(create.results.map((r) => [r.retry, r.status]), [[0, 'failed'], [1, 'failed'], [2, 'failed']]);
     for (const repeat of create.results.slice(1)) {
       assert.ok(repeat.duration < 2_000, `no backoff, no second call to Kasm (${repeat.duration} ms)`);
-      assert.match(repeat.errors[0]!.message ?? '', /^Error: not retried: attempt \d failed for a reason a retry does not change \(configuration, credentials, or Kasm's state\): .*refused the key/);
+      assert.match(repeat.errors[0]!.message ?? '', /^NotRetriedError: not retried: attempt \d failed for a reason a retry does not change \(configuration, credentials, or Kasm's state\): .*refused the key/);
     }
     const finding = diagnosis.findings.find((f) => f.check === 'api.session-create')!;
     assert.equal(finding.status, 'fail');
