@@ -207,4 +207,7 @@ export function isCheckId(value: string): value is CheckId {
   return value in CHECKS;
 }
 
+/** The Allure label a check's result carries its guide section in; the report's hop categories group by it. */
+export const GUIDE_LABEL = 'guide';
+
 export const guideLink = (section: string) => `${GUIDE_URL}#${section.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')}`;

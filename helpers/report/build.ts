@@ -16,7 +16,7 @@ import { environmentProperties, gitCommit, readRunInfo, runEnvironment, runInfoF
 import { ReportError } from './errors.ts';
 import { diagnosisPanel, injectPanel } from './incident.ts';
 import { diagnosisMarkdown } from './markdown.ts';
-import { copyLatestRun, labelGuideSections, trimResults, type RunSelection, type TrimRecord } from './results.ts';
+import { copyLatestRun, trimResults, type RunSelection, type TrimRecord } from './results.ts';
 
 export interface ReportOptions {
   reportsDir: string;
@@ -105,7 +105,6 @@ function prepareResults(options: ReportOptions, work: string, diagnosis: Diagnos
   if (ignored.length) options.log?.(`warning: run-info.json keys ${ignored.join(', ')} are the report's own and were not used.`);
   writeFileSync(join(dir, 'environment.properties'), environmentProperties(entries));
   writeFileSync(join(dir, 'categories.json'), JSON.stringify(allure2Categories(), null, 2));
-  labelGuideSections(dir);
   const categoriesFile = join(work, 'allure-categories.json');
   writeFileSync(categoriesFile, JSON.stringify(allureCategoryRules()));
   return { dir, selection, categoriesFile };

@@ -8,8 +8,7 @@
 // hop, each grouped by guide section (a label the report CLI adds to every check's result). categories.json, the
 // Allure 2 format that allure2/classic reports read and where a test joins every matching category, gets one
 // category per hop and one per guide section.
-import { CHECKS, HOPS, type Hop } from '../diagnosis/catalog.ts';
-import { GUIDE_LABEL } from './results.ts';
+import { CHECKS, GUIDE_LABEL, HOPS, type Hop } from '../diagnosis/catalog.ts';
 
 const AT = '(?:^|Error: )';
 const CHECK_ID = '[a-z]+\\.[a-z0-9-]+';

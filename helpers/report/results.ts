@@ -2,7 +2,6 @@
 // allure-results, so earlier runs pile up there), their attachments indexed by test, and cut when asked.
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { CHECKS, isCheckId } from '../diagnosis/catalog.ts';
 import { chooseTrims, MIN_KEEP_BYTES, trimText, type Candidate } from './budget.ts';
 
 type Json = Record<string, unknown>;
@@ -28,9 +27,6 @@ export interface TrimRecord {
   bytes: number;
   action: 'trimmed' | 'replaced';
 }
-
-/** The label the report's categories group a hop's failures by. */
-export const GUIDE_LABEL = 'guide';
 
 const isJsonRecord = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 const readJson = (file: string): Json | undefined => {
@@ -147,33 +143,6 @@ export function copyLatestRun(from: string, to: string): RunSelection {
   }
   for (const source of attachments) if (existsSync(join(from, source))) copyFileSync(join(from, source), join(to, source));
   return selection;
-}
-
-function checkIdOf(doc: Json): string | undefined {
-  const steps: unknown[] = Array.isArray(doc.steps) ? [...doc.steps] : [];
-  while (steps.length) {
-    const step = steps.shift();
-    if (!isJsonRecord(step)) continue;
-    const match = typeof step.name === 'string' ? /^check: (\S+)$/.exec(step.name) : null;
-    if (match) return match[1];
-    if (Array.isArray(step.steps)) steps.push(...step.steps);
-  }
-  const message = isJsonRecord(doc.statusDetails) ? String(doc.statusDetails.message ?? '') : '';
-  return /(?:^|Error: )\[\w+\] ([a-z]+\.[a-z0-9-]+)[ :]/.exec(message)?.[1];
-}
-
-/** Labels every check's result with its guide section, which the report's hop categories group failures by. */
-export function labelGuideSections(dir: string): number {
-  let labelled = 0;
-  for (const file of readdirSync(dir).filter(isResultFile)) {
-    const doc = readJson(join(dir, file));
-    const id = doc && checkIdOf(doc);
-    if (!doc || !id || !isCheckId(id) || label(doc, GUIDE_LABEL)) continue;
-    doc.labels = [...(Array.isArray(doc.labels) ? doc.labels : []), { name: GUIDE_LABEL, value: CHECKS[id].guideSection }];
-    writeFileSync(join(dir, file), JSON.stringify(doc));
-    labelled += 1;
-  }
-  return labelled;
 }
 
 const TEXT_TYPES = /^text\/|json|xml|javascript|yaml|csv|x-www-form-urlencoded/;

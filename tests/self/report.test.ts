@@ -21,7 +21,7 @@ import { environmentProperties } from '../../helpers/report/environment.ts';
 import { ReportError } from '../../helpers/report/errors.ts';
 import { diagnosisPanel, injectPanel } from '../../helpers/report/incident.ts';
 import { diagnosisMarkdown } from '../../helpers/report/markdown.ts';
-import { labelGuideSections, selectLatestRun, trimResults } from '../../helpers/report/results.ts';
+import { selectLatestRun, trimResults } from '../../helpers/report/results.ts';
 import { startLab, type Lab } from '../../lab/index.ts';
 import { runSuite, suiteEnv, type Run } from './suite-run.ts';
 
@@ -254,18 +254,6 @@ describe('report: results', () => {
       assert.match(readFileSync(join(dir, 'a3-attachment.txt'), 'utf8'), /^This attachment \("screenshot", image\/png, 50000 bytes\) was removed from the incident report to fit its size budget/);
       const result = JSON.parse(readFileSync(join(dir, 'r1-result.json'), 'utf8')) as { attachments: unknown[] };
       assert.deepEqual(result.attachments, [{ name: 'screenshot', source: 'a3-attachment.txt', type: 'text/plain' }]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it("labels each check's result with its guide section, which the hop categories group by", () => {
-    const dir = resultsFixture();
-    try {
-      assert.equal(labelGuideSections(dir), 1);
-      const result = JSON.parse(readFileSync(join(dir, 'r1-result.json'), 'utf8')) as { labels: unknown[] };
-      assert.deepEqual(result.labels.at(-1), { name: 'guide', value: 'Confirm Local Connectivity' });
-      assert.equal(labelGuideSections(dir), 0, 'labelled once');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
