@@ -5,9 +5,8 @@ import { join } from 'node:path';
 import type { FullConfig } from '@playwright/test';
 import { readInventory } from './inventory.ts';
 import { ConfigError, loadConfig, type KasmConfig } from './config.ts';
-import { KasmApiClient } from './kasm-api.ts';
+import { withKasmApi, type KasmApiClient } from './kasm-api.ts';
 import { ledgerDir, sweepLeftovers } from './leftovers.ts';
-import { createDispatcher } from './net.ts';
 import { resolveIdentity } from './fixtures/session.ts';
 import { describeRestoreError, restorePending } from './workspace-override.ts';
 
@@ -28,23 +27,21 @@ async function describeRun(api: KasmApiClient, config: KasmConfig): Promise<void
 
 /** Destroys sessions an earlier run left behind, and says how many; never fails the run (the checks will). */
 async function cleanUp(config: KasmConfig): Promise<void> {
-  const dispatcher = createDispatcher({ insecureTls: config.tls.insecure, connectTimeoutMs: config.timeouts.http });
   try {
-    const api = new KasmApiClient(config, dispatcher);
-    await describeRun(api, config);
-    const { userId } = await resolveIdentity(api, config);
-    const swept = await sweepLeftovers(api, userId, ledgerDir(config), config.timeouts.check * 2);
-    const found = swept.destroyed.length + swept.failed.length;
-    if (found || swept.apiSearch) {
-      console.log(
-        `Cleanup: ${found ? `destroyed ${swept.destroyed.length} of ${found} session(s) left behind by an earlier run${swept.destroyed.length ? ` (${swept.destroyed.join(', ')})` : ''}` : 'no session left behind'}` +
-          `${swept.failed.length ? `; could not destroy ${swept.failed.map((f) => `${f.kasmId}: ${f.reason}`).join('; ')}` : ''}${swept.apiSearch ? `; ${swept.apiSearch}` : ''}`,
-      );
-    }
+    await withKasmApi(config, async ({ client: api }) => {
+      await describeRun(api, config);
+      const { userId } = await resolveIdentity(api, config);
+      const swept = await sweepLeftovers(api, userId, ledgerDir(config), config.timeouts.check * 2);
+      const found = swept.destroyed.length + swept.failed.length;
+      if (found || swept.apiSearch) {
+        console.log(
+          `Cleanup: ${found ? `destroyed ${swept.destroyed.length} of ${found} session(s) left behind by an earlier run${swept.destroyed.length ? ` (${swept.destroyed.join(', ')})` : ''}` : 'no session left behind'}` +
+            `${swept.failed.length ? `; could not destroy ${swept.failed.map((f) => `${f.kasmId}: ${f.reason}`).join('; ')}` : ''}${swept.apiSearch ? `; ${swept.apiSearch}` : ''}`,
+        );
+      }
+    });
   } catch {
     // An unreachable or refusing API is what api.health and api.session-create report, with the evidence.
-  } finally {
-    await dispatcher.close();
   }
 }
 

@@ -2,8 +2,9 @@
 // HTTP Basic in the newer Developer docs; `auto` tries the body first and remembers what the server accepted.
 // Errors can come back with a 2xx and an error_message (§1.2), so the body is read before the status is trusted.
 import { performance } from 'node:perf_hooks';
-import { request, type Dispatcher } from 'undici';
+import { request, type Agent, type Dispatcher } from 'undici';
 import type { KasmConfig } from './config.ts';
+import { createDispatcher } from './net.ts';
 import { redact } from './redact.ts';
 
 export type ApiErrorCode = 'KASM_API_UNREACHABLE' | 'KASM_API_TIMEOUT' | 'KASM_API_AUTH' | 'KASM_API_HTTP' | 'KASM_API_ERROR' | 'KASM_API_MALFORMED';
@@ -137,4 +138,14 @@ function networkError(call: string, url: URL, error: unknown, timeoutMs: number)
   }
   const reason = error instanceof Error ? error.message : String(error);
   return new KasmApiError('KASM_API_UNREACHABLE', call, `${url.origin}${url.pathname} could not be reached: ${code ? `${code} ` : ''}${reason}`, {}, { cause: error });
+}
+
+/** An API client on its own connection pool, closed when `fn` is done, whatever happened. */
+export async function withKasmApi<T>(config: KasmConfig, fn: (api: { client: KasmApiClient; dispatcher: Agent }) => Promise<T>): Promise<T> {
+  const dispatcher = createDispatcher({ insecureTls: config.tls.insecure, connectTimeoutMs: config.timeouts.http });
+  try {
+    return await fn({ client: new KasmApiClient(config, dispatcher), dispatcher });
+  } finally {
+    await dispatcher.close();
+  }
 }

@@ -7,8 +7,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { KasmConfig } from './config.ts';
-import { KasmApiClient, KasmApiError } from './kasm-api.ts';
-import { createDispatcher } from './net.ts';
+import { KasmApiError, withKasmApi, type KasmApiClient } from './kasm-api.ts';
 import { redact } from './redact.ts';
 
 export type OverrideErrorCode =
@@ -310,9 +309,7 @@ export interface PendingOutcome {
 export async function restorePending(config: KasmConfig, options: { force?: boolean } = {}): Promise<PendingOutcome[]> {
   const pending = pendingRestores(config.stateDir, config.url.href);
   if (!pending.length) return [];
-  const dispatcher = createDispatcher({ insecureTls: config.tls.insecure, connectTimeoutMs: config.timeouts.http });
-  try {
-    const api = new KasmApiClient(config, dispatcher);
+  return withKasmApi(config, async ({ client: api }) => {
     const outcomes: PendingOutcome[] = [];
     for (const item of pending) {
       try {
@@ -326,9 +323,7 @@ export async function restorePending(config: KasmConfig, options: { force?: bool
       }
     }
     return outcomes;
-  } finally {
-    await dispatcher.close();
-  }
+  });
 }
 
 /** On this machine, the runner that made the change is still running: its own teardown will restore. */
