@@ -8,7 +8,6 @@ import { skipWithoutHosts } from '../helpers/fixtures/servers.ts';
 import type { CheckId } from '../helpers/diagnosis/catalog.ts';
 import { isWebsockifyPath, type HandlerAuth, type HandlerGroup, type KasmVncCrash } from '../helpers/logs/kasmvnc.ts';
 import type { Page } from '@playwright/test';
-import type { Servers } from '../helpers/fixtures/servers.ts';
 
 /** What a KasmVNC-side failure leaves behind on the way to it: explained by it, not faults of their own. */
 const STREAM_CHECKS: CheckId[] = ['path.websocket-upgrade', 'path.websocket-hold', 'session.stream', 'agent.websocket-log'];
@@ -72,9 +71,8 @@ async function readSession({ desktop, page, kasmvnc, check, holdMs }: Use): Prom
   return { opened, reading };
 }
 
-async function requireAgents(servers: Servers, testInfo: Parameters<typeof skipWithoutHosts>[2]): Promise<void> {
-  skipWithoutHosts(await servers.hosts('agent'), 'agent', testInfo);
-}
+/** The desktop's WebSocket request: KasmVNC named its protocol, or the access line shows /websockify. */
+const isWebsocket = (g: HandlerGroup) => g.protocol !== undefined || isWebsockifyPath(g.path);
 
 /**
  * No verdict in the log. Requests that reached KasmVNC but left no DEBUG line mean a log level below 100 (a warning:
@@ -96,9 +94,9 @@ function nothingSeen(check: Check, reading: KasmVncReading, what: string): void 
 
 test.describe('KasmVNC in the session container', { tag: ['@kasmvnc', '@agent'] }, () => {
   test('KasmVNC identified the websockify request as HyBi/IETF 6455', check('session.websocket-handshake'), async ({ check, servers, desktop, page, kasmvnc }, testInfo) => {
-    await requireAgents(servers, testInfo);
+    skipWithoutHosts(await servers.hosts('agent'), 'agent', testInfo);
     const { opened, reading } = await readSession({ desktop, page, kasmvnc, check });
-    const websockify = reading.groups.filter((g) => g.protocol !== undefined || isWebsockifyPath(g.path));
+    const websockify = reading.groups.filter(isWebsocket);
     const accepted = websockify.find((g) => g.protocol?.startsWith('HyBi/IETF 6455'));
     if (accepted) {
       check.pass(`handler ${accepted.id} in ${reading.container.name}: using protocol ${accepted.protocol} (BasicAuth ${accepted.auth}); ${overrideNote(reading)}`);
@@ -142,15 +140,15 @@ test.describe('KasmVNC in the session container', { tag: ['@kasmvnc', '@agent'] 
   });
 
   test('KasmVNC accepted the session credentials the agent injected', check('session.auth'), async ({ check, servers, desktop, page, kasmvnc }, testInfo) => {
-    await requireAgents(servers, testInfo);
+    skipWithoutHosts(await servers.hosts('agent'), 'agent', testInfo);
     const { reading } = await readSession({ desktop, page, kasmvnc, check });
     // The session's own requests decide: vnc.html and the websocket. Anything else without credentials (a scanner,
     // a health probe straight at the container) is shown, not blamed on the agent.
-    const ofSession = (g: HandlerGroup) => g.protocol !== undefined || isWebsockifyPath(g.path) || /\/vnc\.html$/.test(g.path ?? '');
+    const ofSession = (g: HandlerGroup) => isWebsocket(g) || /\/vnc\.html$/.test(g.path ?? '');
     const refused = reading.groups.filter((g) => g.result === 'auth-failed');
     const refusedSession = refused.filter(ofSession);
     if (refusedSession.length) {
-      const first = refusedSession.find((g) => g.protocol !== undefined || isWebsockifyPath(g.path)) ?? refusedSession[0]!;
+      const first = refusedSession.find(isWebsocket) ?? refusedSession[0]!;
       const reason = AUTH_TEXT[first.auth as keyof typeof AUTH_TEXT] ?? first.auth;
       const line = first.lines.find((l) => l.message.startsWith('Authentication attempt failed'))?.message ?? '';
       check.fail({
@@ -159,7 +157,7 @@ test.describe('KasmVNC in the session container', { tag: ['@kasmvnc', '@agent'] 
         explains: STREAM_CHECKS,
       });
     }
-    const socket = reading.groups.find((g) => (g.protocol !== undefined || isWebsockifyPath(g.path)) && g.auth === 'matched');
+    const socket = reading.groups.find((g) => isWebsocket(g) && g.auth === 'matched');
     if (socket) {
       const others = refused.length ? `; ${refused.length} other request(s) came without valid credentials (${refused.slice(0, 3).map((g) => g.path ?? 'path not logged').join(', ')}), not the session's` : '';
       check.pass(`BasicAuth matched for the websocket (handler ${socket.id}) in ${reading.container.name}${others}; ${overrideNote(reading)}`);
@@ -169,7 +167,7 @@ test.describe('KasmVNC in the session container', { tag: ['@kasmvnc', '@agent'] 
   });
 
   test('KasmVNC did not crash', check('session.crash'), async ({ check, servers, desktop, page, kasmvnc, config }, testInfo) => {
-    await requireAgents(servers, testInfo);
+    skipWithoutHosts(await servers.hosts('agent'), 'agent', testInfo);
     const { opened, reading } = await readSession({ desktop, page, kasmvnc, check, holdMs: config.websocketHoldMs });
     const version = await test.step('agent: Xvnc -version inside the container', () => kasmvnc.xvncVersion(reading.container, check));
     const build = /Xvnc (KasmVNC \S+) - built/.exec(version)?.[1] ?? version.split('\n')[0];
