@@ -8,7 +8,7 @@ import { pendingRestores } from '../../helpers/workspace-override.ts';
 import { FAULTS } from '../../lab/faults.ts';
 import { startLab, type Lab } from '../../lab/index.ts';
 import { FAULT_MATRIX } from './fault-matrix.ts';
-import { filesUnder, runSuite } from './suite-run.ts';
+import { failureContext, filesUnder, runSuite } from './suite-run.ts';
 
 describe('fault matrix', { concurrency: false }, () => {
   let lab: Lab;
@@ -32,7 +32,7 @@ describe('fault matrix', { concurrency: false }, () => {
       const dir = join(work, `${row.fault ?? 'healthy'}-${FAULT_MATRIX.indexOf(row)}`);
       const overrideBefore = lab.workspace.run_config;
       const run = await runSuite(lab, dir, row.env);
-      const context = `\n--- suite output ---\n${run.output.slice(-6000)}`;
+      const context = failureContext(run, 6000);
       assert.ok(run.diagnosis, `no diagnosis.json written${context}`);
       const failing = run.diagnosis.findings.filter((f) => f.status === 'fail');
       assert.deepEqual(failing.map((f) => f.check).sort(), [...row.failing].sort(), context);
@@ -83,7 +83,7 @@ describe('topology', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kasm-topology-'));
     try {
       const run = await runSuite(lab, dir);
-      const context = `\n--- suite output ---\n${run.output.slice(-6000)}`;
+      const context = failureContext(run, 6000);
       assert.equal(run.diagnosis?.verdict, 'healthy', context);
       for (const check of ['agent.containers', 'agent.listening', 'agent.local-connectivity', 'agent.firewall', 'agent.upstream-auth-reachable']) {
         assert.equal(run.diagnosis!.findings.filter((f) => f.check === check && f.status === 'pass').length, 3, `${check} on every agent${context}`);

@@ -52,6 +52,13 @@ export function startSuite(lab: Lab, dir: string, extraEnv: Record<string, strin
   return { child, kill, finished };
 }
 
+/** For an assertion message: the findings that did not pass (the why), then the tail of the output (the how). */
+export function failureContext(run: Run, tail = 5000): string {
+  const findings = (run.diagnosis?.findings ?? []).filter((f) => f.status !== 'pass').map((f) => `${f.status} ${f.check}${f.target ? ` (${f.target})` : ''}: ${f.summary}`);
+  const header = run.diagnosis ? `exit ${run.code ?? run.signal}; findings that did not pass:\n${findings.join('\n') || '(none)'}` : `exit ${run.code ?? run.signal}; no diagnosis.json written`;
+  return `\n--- ${header}\n--- suite output (last ${tail} characters) ---\n${run.output.slice(-tail)}`;
+}
+
 export const runSuite = (lab: Lab, dir: string, extraEnv: Record<string, string> = {}, args: string[] = []): Promise<Run> => startSuite(lab, dir, extraEnv, args).finished;
 
 export function filesUnder(dir: string): string[] {
