@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import selfsigned from 'selfsigned';
 import { Faults } from './faults.ts';
+import { writeHistory } from './history.ts';
 import { installHostCommands } from './host/install.ts';
 import { hex32, KasmApi, newImage, newStore, newUser, type LabAgent, type LabImage, type LabSession, type LabZone, type LaunchedContainer, type SessionLauncher } from './kasm-api.ts';
 import { startKasmVnc, type KasmVncHandle } from './kasmvnc.ts';
@@ -21,7 +22,7 @@ export interface LabOptions {
   faults?: string | string[];
   /** Keep the temp folder after stop (for inspecting logs). */
   keep?: boolean;
-  /** How long the websocket-idle-cut fault lets a tunnel live after its 101; default KASM_LAB_IDLE_CUT_MS, else 2000. */
+  /** How long the websocket-idle-cut fault lets a tunnel live after its 101; default KASM_LAB_IDLE_CUT_MS, else 600. */
   idleCutMs?: number;
   /** Fixed credentials instead of random ones, so a test can plant canaries and look for them afterwards. */
   credentials?: { apiSecret?: string; userPassword?: string };
@@ -29,6 +30,8 @@ export interface LabOptions {
   kasmvncLogLevel?: number;
   /** Which update_image forms kasm_api offers (KASM-FACTS Unknowns 8); both unless a test narrows it. */
   updateImageForms?: ReadonlyArray<'admin' | 'public'>;
+  /** Bytes of older history in every kasm_api and kasm_proxy log (the lab's own lines follow it); none by default. */
+  logHistoryBytes?: number;
 }
 
 export interface Lab {
@@ -79,7 +82,7 @@ async function unusedPort(host = '127.0.0.1'): Promise<number> {
 
 function idleCutMs(option: number | undefined): number {
   const given = option ?? process.env.KASM_LAB_IDLE_CUT_MS ?? '';
-  const value = given === '' ? 2_000 : Number(given);
+  const value = given === '' ? 600 : Number(given);
   if (!Number.isInteger(value) || value < 1) throw new RangeError(`idleCutMs (KASM_LAB_IDLE_CUT_MS) must be a whole number of milliseconds above 0, got "${given}"`);
   return value;
 }
@@ -141,6 +144,14 @@ interface HostRuntime {
   logs: Map<string, ContainerLog>;
 }
 
+function addHistory(host: HostRuntime, bytes: number | undefined): void {
+  if (!bytes) return;
+  for (const container of ['kasm_api', 'kasm_proxy'] as const) {
+    const log = host.logs.get(container);
+    if (log) writeHistory(log.file, container, bytes);
+  }
+}
+
 export async function startLab(options: LabOptions = {}): Promise<Lab> {
   const root = mkdtempSync(join(tmpdir(), 'kasm-lab-'));
   const stops: Array<() => Promise<void>> = [];
@@ -160,6 +171,10 @@ async function build(root: string, options: LabOptions, stops: Array<() => Promi
   const faults = new Faults(root);
   faults.set(options.faults);
   const cutAfterMs = idleCutMs(options.idleCutMs);
+  const history = options.logHistoryBytes;
+  if (history !== undefined && (!Number.isInteger(history) || history < 0 || history > 16 * 1024 ** 3)) {
+    throw new RangeError(`logHistoryBytes (--log-history) must be a whole number of bytes from 0 to 16 GiB, got "${history}"`);
+  }
   const level = options.kasmvncLogLevel;
   if (level !== undefined && (!Number.isInteger(level) || level < 0 || level > 100)) {
     throw new RangeError(`kasmvncLogLevel (--kasmvnc-log-level, KASM_LAB_KASMVNC_LOG_LEVEL) must be a whole number from 0 to 100, got "${level}"`);
@@ -240,6 +255,7 @@ async function build(root: string, options: LabOptions, stops: Array<() => Promi
   for (const host of webapps) {
     const containers = roleContainers('webapp', 0);
     for (const c of containers) host.logs.set(c.name, createContainer(root, host.state.id, c));
+    addHistory(host, options.logHistoryBytes);
     const api = new KasmApi({ host: host.state.ip, store, apiKey, apiSecret, users: [user], images: [image], zones, agents, launcher, log: host.logs.get('kasm_api')!, faults, proxyContainerIp: '172.18.0.9', updateImageForms: options.updateImageForms });
     await api.listen();
     stops.push(() => api.stop());
@@ -256,6 +272,7 @@ async function build(root: string, options: LabOptions, stops: Array<() => Promi
     const zone = zones[index % zones.length]!;
     const containers = roleContainers('agent', 0);
     for (const c of containers) host.logs.set(c.name, createContainer(root, host.state.id, c));
+    addHistory(host, options.logHistoryBytes);
     const proxy = await startAgentProxy({
       host: host.state.ip,
       port: separateIps ? agents[0]?.port : undefined,

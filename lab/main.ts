@@ -12,13 +12,14 @@ const { values } = parseArgs({
     agents: { type: 'string', default: process.env.KASM_LAB_AGENTS ?? '1' },
     zones: { type: 'string', default: process.env.KASM_LAB_ZONES ?? '1' },
     'kasmvnc-log-level': { type: 'string', default: process.env.KASM_LAB_KASMVNC_LOG_LEVEL ?? '100' },
+    'log-history': { type: 'string', default: process.env.KASM_LAB_LOG_HISTORY ?? '0' },
     keep: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 
 if (values.help) {
-  console.log(`npm run lab -- [--faults a,b] [--webapps N] [--agents N] [--zones N] [--kasmvnc-log-level 100|30] [--keep]\n\nFaults:\n${Object.entries(FAULTS).map(([name, what]) => `  ${name.padEnd(28)} ${what}`).join('\n')}`);
+  console.log(`npm run lab -- [--faults a,b] [--webapps N] [--agents N] [--zones N] [--kasmvnc-log-level 100|30] [--log-history 1G] [--keep]\n\nFaults:\n${Object.entries(FAULTS).map(([name, what]) => `  ${name.padEnd(28)} ${what}`).join('\n')}`);
   process.exit(0);
 }
 
@@ -31,8 +32,26 @@ const count = (name: string, value: string) => {
   return n;
 };
 
+/** `512M`, `1G`, `1048576`: bytes of older history in every kasm_api and kasm_proxy log. */
+function size(value: string): number {
+  const m = /^(\d+)([KMG]?)i?B?$/i.exec(value.trim());
+  if (!m) {
+    console.error(`lab: --log-history must be a size such as 1048576, 512M or 1G, got "${value}"`);
+    process.exit(2);
+  }
+  return Number(m[1]) * 1024 ** ' KMG'.indexOf((m[2] || ' ').toUpperCase());
+}
+
 try {
-  const lab = await startLab({ faults: values.faults, webapps: count('webapps', values.webapps), agents: count('agents', values.agents), zones: count('zones', values.zones), kasmvncLogLevel: Number(values['kasmvnc-log-level']), keep: values.keep });
+  const lab = await startLab({
+    faults: values.faults,
+    webapps: count('webapps', values.webapps),
+    agents: count('agents', values.agents),
+    zones: count('zones', values.zones),
+    kasmvncLogLevel: Number(values['kasmvnc-log-level']),
+    logHistoryBytes: size(values['log-history']),
+    keep: values.keep,
+  });
   console.log(`Kasm lab is up (state in ${lab.root})`);
   console.log(`  Web app:      ${lab.url}`);
   for (const host of lab.hosts) {

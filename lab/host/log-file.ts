@@ -1,6 +1,7 @@
-// docker logs over the lab's log files ("<RFC3339Nano> <text>" a line). Files can be gigabytes, so nothing here reads a
-// whole file: --since finds its start by binary search over byte offsets, --tail reads backwards from the end, and
-// output is written chunk by chunk as the reader takes it.
+// docker logs over the lab's log files ("<RFC3339Nano> <text>" a line), costing what docker's do. Docker decodes a
+// json-file log from its first line to find --since (docker/for-linux#972), so --since alone reads everything before
+// the window here too; --tail reads backwards from the end, and with --tail, --since only filters what the tail
+// returned. Output is written chunk by chunk as the reader takes it, so a gigabyte log never sits in memory.
 import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
@@ -9,6 +10,8 @@ import { write } from './context.ts';
 const NEWLINE = 0x0a;
 const SPACE = 0x20;
 const WINDOW = 4096;
+/** How much of the log a --since scan reads at once. */
+const SCAN_CHUNK = 1024 * 1024;
 /** The longest stamp: `2024-11-18T12:00:00.123456789+00:00`. */
 const MAX_STAMP = 35;
 
@@ -114,28 +117,35 @@ class LogReader {
     return this.size;
   }
 
-  /** The first line starting at or after `position` that carries a stamp. */
-  async firstStampedLine(position: number): Promise<{ start: number; stamp: bigint } | null> {
-    let start = position === 0 ? 0 : await this.nextLineStart(position - 1);
-    while (start < this.size) {
-      const stamp = lineStamp(await this.read(start, MAX_STAMP + 1));
-      if (stamp !== null) return { start, stamp };
-      start = await this.nextLineStart(start);
-    }
-    return null;
-  }
-
-  /** Offset of the first line whose stamp is >= `since`. Stamps only grow, so this is a binary search over offsets. */
+  /**
+   * Offset of the first line whose stamp is >= `since`, found as docker finds it: every line from the start is read
+   * and its stamp decoded until one is at or after `since`. A gigabyte of history costs seconds, as it does docker.
+   */
   async sinceOffset(since: bigint): Promise<number> {
-    let low = 0;
-    let high = this.size;
-    while (low < high) {
-      const middle = Math.floor((low + high) / 2);
-      const line = await this.firstStampedLine(middle);
-      if (line === null || line.stamp >= since) high = middle;
-      else low = middle + 1;
+    const chunk = Buffer.allocUnsafe(SCAN_CHUNK);
+    for (let position = 0; position < this.size; ) {
+      const { bytesRead } = await this.handle.read(chunk, 0, SCAN_CHUNK, position);
+      if (bytesRead === 0) break;
+      let start = 0;
+      for (let newline = chunk.indexOf(NEWLINE, 0); newline !== -1 && newline < bytesRead; newline = chunk.indexOf(NEWLINE, start)) {
+        const stamp = lineStamp(chunk.subarray(start, newline + 1));
+        if (stamp !== null && stamp >= since) return position + start;
+        start = newline + 1;
+      }
+      if (start === 0) {
+        // One line longer than the chunk: judge it by its start, then skip to the line after it.
+        const stamp = lineStamp(chunk.subarray(0, bytesRead));
+        if (stamp !== null && stamp >= since) return position;
+        position = await this.nextLineStart(position + bytesRead - 1);
+      } else if (position + bytesRead >= this.size && start < bytesRead) {
+        // The last line has no newline yet (a write in progress).
+        const stamp = lineStamp(chunk.subarray(start, bytesRead));
+        return stamp !== null && stamp >= since ? position + start : this.size;
+      } else {
+        position += start;
+      }
     }
-    return (await this.firstStampedLine(low))?.start ?? this.size;
+    return this.size;
   }
 
   /** Offset of the start of the last `lines` lines, reading backwards in windows. */
@@ -184,7 +194,7 @@ class LineFilter {
   constructor(private readonly query: LogQuery) {}
 
   push(chunk: Buffer): Buffer {
-    if (this.query.timestamps && this.query.until === undefined) return chunk;
+    if (this.query.timestamps && this.query.until === undefined && (this.query.since === undefined || this.query.tail === undefined)) return chunk;
     const data = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
     const out: Buffer[] = [];
     let start = 0;
@@ -205,6 +215,7 @@ class LineFilter {
 
   private line(line: Buffer, out: Buffer[]): void {
     const stamp = lineStamp(line);
+    if (stamp !== null && this.query.since !== undefined && this.query.tail !== undefined && stamp < this.query.since) return;
     if (stamp !== null && this.query.until !== undefined && stamp > this.query.until) {
       this.done = true;
       return;
@@ -215,9 +226,8 @@ class LineFilter {
 
 /** Streams the selected part of a log file to `out`. */
 export async function streamLog(file: string, query: LogQuery, out: Writable): Promise<void> {
-  const fromSince = query.since === undefined ? 0 : await sinceOffset(file, query.since);
-  const fromTail = query.tail === undefined ? 0 : await tailOffset(file, query.tail);
-  const start = Math.max(fromSince, fromTail);
+  // With --tail, docker applies --since to the tail's lines (LineFilter); without it, it scans for --since.
+  const start = query.tail !== undefined ? await tailOffset(file, query.tail) : query.since !== undefined ? await sinceOffset(file, query.since) : 0;
   const filter = new LineFilter(query);
   const source = createReadStream(file, { start, highWaterMark: 256 * 1024 });
   for await (const chunk of source) {
