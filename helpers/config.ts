@@ -32,6 +32,7 @@ const EXAMPLES: Record<string, string> = {
   KASM_SSH_AGENT: 'KASM_SSH_AGENT=true   # use $SSH_AUTH_SOCK',
   KASM_SSH_FINGERPRINTS: 'KASM_SSH_FINGERPRINTS=10.0.2.20=SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU',
   KASM_LOG_MAX_BYTES: 'KASM_LOG_MAX_BYTES=8388608',
+  KASM_LOG_TAIL_LINES: 'KASM_LOG_TAIL_LINES=20000',
   KASM_AGENT_PORT: 'KASM_AGENT_PORT=443',
   KASM_WEBAPP_PORT: 'KASM_WEBAPP_PORT=443',
   KASM_UPSTREAM_AUTH_ADDRESS: 'KASM_UPSTREAM_AUTH_ADDRESS=kasm-internal.example.com',
@@ -194,6 +195,11 @@ const schema = z
       .default('8388608')
       .refine((value) => /^\d+$/.test(value) && Number(value) >= 65_536, 'must be a byte count of at least 65536')
       .transform(Number),
+    KASM_LOG_TAIL_LINES: z
+      .string()
+      .default('20000')
+      .refine((value) => /^\d+$/.test(value) && Number(value) >= 100 && Number(value) <= 10_000_000, 'must be a line count from 100 to 10000000')
+      .transform(Number),
     KASM_TIMEOUT_HTTP_MS: millis(10_000),
     KASM_TIMEOUT_SESSION_START_MS: millis(120_000),
     KASM_TIMEOUT_FIRST_FRAME_MS: millis(20_000),
@@ -302,6 +308,11 @@ export interface KasmConfig {
   upstreamAuthAddress: string | undefined;
   /** The most bytes one log read may return (reads are time-windowed first). */
   logMaxBytes: number;
+  /**
+   * The most lines one `docker logs` read asks for (`--tail`): docker finds `--since` by decoding the log from its
+   * first line, `--tail` by reading back from the end, so only the pair costs the same whatever the log's size.
+   */
+  logTailLines: number;
   timeouts: { http: number; sessionStart: number; firstFrame: number; ssh: number; check: number };
   /** Checks run in parallel in this many browsers. */
   workers: number;
@@ -360,6 +371,7 @@ function toConfig(env: Parsed): KasmConfig {
       insecureHostKeys: env.KASM_SSH_INSECURE_HOST_KEYS,
     },
     logMaxBytes: env.KASM_LOG_MAX_BYTES,
+    logTailLines: env.KASM_LOG_TAIL_LINES,
     agentPort: env.KASM_AGENT_PORT ?? 443,
     webappPort: env.KASM_WEBAPP_PORT ?? env.KASM_CLIENT_PORT ?? urlPort,
     upstreamAuthAddress: env.KASM_UPSTREAM_AUTH_ADDRESS,

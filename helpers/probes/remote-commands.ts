@@ -6,7 +6,8 @@
 export type RemoteCommand =
   | { kind: 'docker-ps' }
   | { kind: 'docker-ps-table' }
-  | { kind: 'docker-logs'; container: string; since: Date; until?: Date }
+  /** `tail`: only the last lines (docker reads those back from the end; `--since` alone decodes the whole log). */
+  | { kind: 'docker-logs'; container: string; since: Date; until?: Date; tail?: number }
   /** `maxBytes`: only the file's last bytes (`tail -c`), so a long-lived session's log cannot flood the channel. */
   | { kind: 'docker-exec-read'; container: string; path: string; maxBytes?: number }
   /** Newest first (`ls -1t`): a persistent profile keeps the logs of earlier containers beside the current one. */
@@ -131,8 +132,13 @@ function dockerLogs(command: Extract<RemoteCommand, { kind: 'docker-logs' }>): s
     if (command.until.getTime() < command.since.getTime()) refuse(command.kind, 'until', text, `use a time after since (${since})`);
     until = ` --until ${shellQuote(text)}`;
   }
+  let tail = '';
+  if (command.tail !== undefined) {
+    if (!Number.isInteger(command.tail) || command.tail < 1 || command.tail > 10_000_000) refuse(command.kind, 'tail', command.tail, 'use a whole number of lines from 1 to 10000000');
+    tail = ` --tail ${command.tail}`;
+  }
   // Kasm services log to stderr as much as stdout; one stream keeps their order.
-  return `docker logs --since ${shellQuote(since)}${until} ${shellQuote(name)} 2>&1`;
+  return `docker logs --since ${shellQuote(since)}${until}${tail} ${shellQuote(name)} 2>&1`;
 }
 
 function curlHealth(command: Extract<RemoteCommand, { kind: 'curl-health' }>): string {

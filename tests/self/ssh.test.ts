@@ -215,6 +215,12 @@ describe('remote command allow-list', () => {
     assert.equal(renderCommand({ kind: 'docker-logs', container: 'kasm_api', since, until }, bare), `docker logs --since '2026-11-24T17:00:00.000Z' --until '2026-11-24T18:00:00.000Z' 'kasm_api' 2>&1`);
   });
 
+  it('renders docker logs with --tail, which docker reads back from the end whatever the log size', () => {
+    assert.equal(renderCommand({ kind: 'docker-logs', container: 'kasm_proxy', since, tail: 20000 }, bare), `docker logs --since '2026-11-24T17:00:00.000Z' --tail 20000 'kasm_proxy' 2>&1`);
+    expectNotAllowed({ kind: 'docker-logs', container: 'kasm_proxy', since, tail: 0 }, /^docker-logs: tail 0 is not allowed: use a whole number of lines from 1 to 10000000/);
+    expectNotAllowed({ kind: 'docker-logs', container: 'kasm_proxy', since, tail: 2.5 }, /tail 2.5 is not allowed/);
+  });
+
   it('renders a container file read without a TTY, absolute or under the container home', () => {
     assert.equal(renderCommand({ kind: 'docker-exec-read', container: SESSION, path: '/home/kasm-user/.vnc/x:1.log' }, bare), `docker exec '${SESSION}' cat -- '/home/kasm-user/.vnc/x:1.log'`);
     assert.equal(renderCommand({ kind: 'docker-exec-read', container: SESSION, path: '~/.vnc/x:1.log' }, bare), `docker exec '${SESSION}' sh -c 'cat -- "$HOME/$1"' sh '.vnc/x:1.log'`);
