@@ -1,5 +1,5 @@
 import { defineConfig } from '@playwright/test';
-import { BrowserNotFoundError, resolveBrowser } from './helpers/browser.ts';
+import { BrowserNotFoundError, launchOptions, resolveBrowser } from './helpers/browser.ts';
 import { ConfigError, loadConfig, type KasmConfig } from './helpers/config.ts';
 
 function settings(): { config: KasmConfig; browser: ReturnType<typeof resolveBrowser> } {
@@ -36,23 +36,24 @@ export default defineConfig({
     ...(sharded ? [['blob', { outputDir: `${config.reportsDir}/blob-report` }] as const] : []),
     ['allure-playwright', { resultsDir: `${config.reportsDir}/allure-results` }],
   ],
-  // The KasmVNC checks wait for the opt-in KASM_DEBUG override (a skip without KASM_ALLOW_MUTATIONS=true); its
-  // restore runs once they are done, pass or fail. Every other check starts at once.
-  projects: [
-    { name: 'checks', testMatch: '*.spec.ts', testIgnore: 'session-kasmvnc.spec.ts' },
-    // A setting change or its restore is never repeated blindly: a retry could record the change as the original.
-    { name: 'kasmvnc-debug', testMatch: 'kasmvnc-debug.setup.ts', teardown: 'kasmvnc-debug-restore', retries: 0 },
-    { name: 'kasmvnc-debug-restore', testMatch: 'kasmvnc-debug.teardown.ts', retries: 0 },
-    { name: 'kasmvnc', testMatch: 'session-kasmvnc.spec.ts', dependencies: ['kasmvnc-debug'] },
-  ],
+  // With KASM_ALLOW_MUTATIONS=true the KasmVNC checks wait for the KASM_DEBUG override, and its restore runs once
+  // they are done, pass or fail. Read-only (the default), nothing waits: one project, whose setup file only records
+  // that the override was skipped, and whose KasmVNC checks judge the run's one observed session like the others.
+  projects: config.allowMutations
+    ? [
+        { name: 'checks', testMatch: '*.spec.ts', testIgnore: 'session-kasmvnc.spec.ts' },
+        // A setting change or its restore is never repeated blindly: a retry could record the change as the original.
+        { name: 'kasmvnc-debug', testMatch: 'kasmvnc-debug.setup.ts', teardown: 'kasmvnc-debug-restore', retries: 0 },
+        { name: 'kasmvnc-debug-restore', testMatch: 'kasmvnc-debug.teardown.ts', retries: 0 },
+        { name: 'kasmvnc', testMatch: 'session-kasmvnc.spec.ts', dependencies: ['kasmvnc-debug'] },
+      ]
+    : [{ name: 'checks', testMatch: ['*.spec.ts', 'kasmvnc-debug.setup.ts'] }],
   use: {
     browserName: 'chromium',
     ignoreHTTPSErrors: config.tls.insecure,
     // Traces and HARs carry cookies and tokens; evidence is attached redacted by the checks instead.
     trace: 'off',
     screenshot: 'only-on-failure',
-    // Site isolation off: the session iframe (another port or zone host) stays in the page's process, so the
-    // page's DevTools session sees its requests, cookies and WebSocket handshake.
-    launchOptions: { executablePath: browser.executablePath, args: [...browser.args, '--disable-site-isolation-trials', '--disable-features=IsolateOrigins,site-per-process'] },
+    launchOptions: launchOptions(browser),
   },
 });

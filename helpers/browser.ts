@@ -53,3 +53,11 @@ export function resolveBrowser(configuredPath = process.env.KASM_BROWSER_PATH): 
   if (system) return { kind: 'system', executablePath: system, args: SYSTEM_CHROMIUM_ARGS };
   throw new BrowserNotFoundError(`Playwright's Chromium is not at ${bundled} and none of ${SYSTEM_CANDIDATES.slice(0, 5).join(', ')} exists`);
 }
+
+/**
+ * How the client hop's Chromium starts. Site isolation is off: the session iframe (another port or zone host) stays
+ * in the page's process, so the page's DevTools session sees its requests, cookies and WebSocket handshake.
+ */
+export function launchOptions(choice: BrowserChoice): { executablePath: string | undefined; args: string[] } {
+  return { executablePath: choice.executablePath, args: [...choice.args, '--disable-site-isolation-trials', '--disable-features=IsolateOrigins,site-per-process'] };
+}

@@ -1,12 +1,14 @@
 // Starts the embedded lab when the environment asks for it (KASM_LAB=embedded and no KASM_URL), exports its
 // variables to the workers, and stops it when the run ends.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FullConfig } from '@playwright/test';
 import { readInventory } from './inventory.ts';
 import { ConfigError, loadConfig, type KasmConfig } from './config.ts';
 import { withKasmApi, type KasmApiClient } from './kasm-api.ts';
 import { ledgerDir, sweepLeftovers } from './leftovers.ts';
+import { destroyObserved, RUN_DIR_VARIABLE } from './fixtures/observation.ts';
 import { resolveIdentity } from './fixtures/session.ts';
 import { describeRestoreError, restorePending } from './workspace-override.ts';
 
@@ -59,14 +61,25 @@ async function restoreLeftovers(config: KasmConfig): Promise<void> {
   }
 }
 
-export default async function globalSetup(_config: FullConfig): Promise<(() => Promise<void>) | undefined> {
+/** The run's folder for the observed session (helpers/fixtures/observation.ts); the teardown destroys its sessions. */
+function startRun(): () => Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'kasm-run-'));
+  process.env[RUN_DIR_VARIABLE] = dir;
+  return async () => {
+    const problems = await destroyObserved(dir, loadConfig()).catch((error: unknown) => [error instanceof Error ? error.message : String(error)]);
+    if (problems.length) console.log(`Cleanup: could not destroy the run's observed session(s): ${problems.join('; ')} (the next run destroys them)`);
+  };
+}
+
+export default async function globalSetup(_config: FullConfig): Promise<() => Promise<void>> {
   const config = loadConfig();
   // allure-playwright only ever adds to its folder; a report is of one run.
   rmSync(join(config.reportsDir, 'allure-results'), { recursive: true, force: true });
+  const endRun = startRun();
   if (!config.labPending) {
     await restoreLeftovers(config);
     await cleanUp(config);
-    return undefined;
+    return endRun;
   }
   const { startLab } = await import('../lab/index.ts');
   const lab = await startLab({
@@ -92,5 +105,8 @@ export default async function globalSetup(_config: FullConfig): Promise<(() => P
   }
   await cleanUp(loadConfig());
   console.log(`Embedded Kasm lab at ${lab.url}${lab.faults.active.size ? ` with faults: ${[...lab.faults.active].join(', ')}` : ''}`);
-  return () => lab.stop();
+  return async () => {
+    await endRun();
+    await lab.stop();
+  };
 }

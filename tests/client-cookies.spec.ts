@@ -5,8 +5,7 @@ const REQUIRED = ['username', 'session_token'] as const;
 const where = (c: CookieCopy) => `domain ${c.domain} path ${c.path}`;
 
 test('username and session_token reach vnc.html and the WebSocket handshake exactly once each', check('client.cookies'), async ({ check, desktop, config }) => {
-  const opened = await test.step('client: open a fresh session in a fresh incognito context', () => desktop.open());
-  await opened.streamSettled();
+  const opened = await desktop.open();
   const page = opened.vncHtml();
 
   await test.step('client: cookies on the vnc.html request', async () => {

@@ -22,11 +22,7 @@ test('zone domains are sub-domains of the primary Kasm domain and the session ra
     return hosts;
   });
 
-  const opened = await test.step('client: open a fresh session and collect console errors', async () => {
-    const session = await desktop.open();
-    await session.streamSettled();
-    return session;
-  });
+  const opened = await desktop.open();
   const sessionHost = opened.vncHtml() ? new URL(opened.vncHtml()!.url).hostname : undefined;
   if (sessionHost && !zoneHosts.has(sessionHost)) zoneHosts.set(sessionHost, 'the session iframe');
 

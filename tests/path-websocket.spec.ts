@@ -1,17 +1,10 @@
 import { check, test } from '../helpers/fixtures/index.ts';
-import { describeClose, holdWebSocket, probeUpgrade } from '../helpers/probes/websocket.ts';
-import type { OpenedDesktop } from '../helpers/fixtures/index.ts';
+import { describeClose } from '../helpers/probes/websocket.ts';
 
-function websockifyUrl(opened: OpenedDesktop, origin: URL): URL {
-  const fromBrowser = opened.socket()?.url;
-  return new URL(fromBrowser ?? `/desktop/${opened.kasmId}/vnc/websockify`, origin.href.replace(/^http/, 'ws'));
-}
+test('the /vnc/websockify WebSocket upgrades with 101 in the browser and from outside it', check('path.websocket-upgrade', ['@smoke']), async ({ check, desktop }) => {
+  const opened = await desktop.open();
 
-test('the /vnc/websockify WebSocket upgrades with 101 in the browser and from outside it', check('path.websocket-upgrade', ['@smoke']), async ({ check, desktop, config, dispatcher }) => {
-  const opened = await test.step('client: open a fresh session in a fresh incognito context', () => desktop.open());
-
-  const browser = await test.step('client: the browser\'s websockify handshake (DevTools)', async () => {
-    await opened.streamSettled();
+  const browser = await test.step("client: the browser's websockify handshake (DevTools)", async () => {
     const ws = opened.socket();
     const result = { url: ws?.url.replace(/\?.*$/, ''), status: ws?.status, statusText: ws?.statusText, protocol: ws?.protocol, handshakeMs: ws?.handshakeMs, error: ws?.error, requestHeaders: ws?.requestHeaders, responseHeaders: ws?.responseHeaders, consoleErrors: opened.recorder.websocketConsoleErrors() };
     await check.evidence('browser-handshake', result);
@@ -19,9 +12,8 @@ test('the /vnc/websockify WebSocket upgrades with 101 in the browser and from ou
   });
 
   const probe = await test.step('path: an independent upgrade from outside the browser with the session cookies', async () => {
-    const url = websockifyUrl(opened, config.url);
-    const result = await probeUpgrade({ url, cookieHeader: await opened.cookieHeader(url), origin: config.url.origin, dispatcher, timeoutMs: config.timeouts.http });
-    await check.evidence('probe-handshake', { url: url.href.replace(/\?.*$/, ''), ...result });
+    const result = opened.probe ?? { ok: false, code: 'NETWORK' as const, headers: {}, timings: {}, error: 'the observation made no upgrade probe' };
+    await check.evidence('probe-handshake', { url: opened.websockifyUrl, ...result });
     return result;
   });
 
@@ -52,13 +44,10 @@ test('the /vnc/websockify WebSocket upgrades with 101 in the browser and from ou
 });
 
 test('the desktop stream stays open without being cut', check('path.websocket-hold'), async ({ check, desktop, config }) => {
-  const opened = await test.step('client: open a fresh session in a fresh incognito context', () => desktop.open());
-  await opened.streamSettled();
-  const url = websockifyUrl(opened, config.url);
-  const held = await test.step(`path: hold the desktop stream for ${config.websocketHoldMs} ms`, async () =>
-    holdWebSocket({ url, cookieHeader: await opened.cookieHeader(url), origin: config.url.origin, holdMs: config.websocketHoldMs, insecureTls: config.tls.insecure, connectTimeoutMs: config.timeouts.http }),
-  );
-  await check.evidence('hold', { url: url.href.replace(/\?.*$/, ''), holdMs: config.websocketHoldMs, ...held, close: describeClose(held.closeCode) });
+  const opened = await desktop.open({ closed: true });
+  const held = opened.hold;
+  await check.evidence('hold', { url: opened.websockifyUrl, holdMs: config.websocketHoldMs, ...held, close: describeClose(held?.closeCode) });
+  if (!held) return check.fail({ summary: 'the observation made no hold of the stream' });
   if (held.openedAfterMs === undefined) check.fail({ summary: `the stream could not be opened to hold it: ${held.error ?? 'no 101'}` });
   if (!held.ok) {
     check.fail({ summary: `the stream was cut ${held.cutAfterMs} ms after it opened (of ${config.websocketHoldMs} ms), close code ${describeClose(held.closeCode)}, after ${held.bytes} bytes` });

@@ -2,27 +2,40 @@
 // kasm_api's kasm_connect and internal_auth lines, and the agent kasm_proxy's websockify 101 line (nginx writes it
 // when the stream closes, so the page is closed before the logs are read).
 import { check, expect, test, type Check } from '../helpers/fixtures/index.ts';
-import { openStreamAndClose } from '../helpers/fixtures/desktop.ts';
 import { skipWithoutHosts } from '../helpers/fixtures/servers.ts';
 import { kasmIdsIn, parseKasmApiLog, type KasmApiEntry } from '../helpers/logs/kasm-api.ts';
 import { parseNginxAccessLog } from '../helpers/logs/nginx.ts';
 import type { Servers } from '../helpers/fixtures/servers.ts';
+import type { CommandResult } from '../helpers/probes/ssh.ts';
 
 interface ApiLines {
   host: string;
   entries: KasmApiEntry[];
   unparsed: string[];
+  tailReached: boolean;
+  unread: string | undefined;
 }
 
-async function kasmApiLines(servers: Servers, since: Date, check: Check): Promise<ApiLines[]> {
+async function kasmApiLines(servers: Servers, since: Date, tail: number, check: Check): Promise<ApiLines[]> {
   const webapps = await servers.hosts('webapp');
   return Promise.all(
     webapps.map(async (host) => {
-      const result = await servers.run(host, { kind: 'docker-logs', container: 'kasm_api', since }, check);
-      return { host: host.name, ...parseKasmApiLog(result.stdout) };
+      const result = await servers.run(host, { kind: 'docker-logs', container: 'kasm_api', since, tail }, check);
+      return { host: host.name, ...parseKasmApiLog(result.stdout), tailReached: lineCount(result.stdout) >= tail, unread: unread(result) };
     }),
   );
 }
+
+const lineCount = (text: string) => text.split('\n').filter(Boolean).length;
+/** Why a log read tells nothing (it timed out or docker failed), or undefined when its lines can be trusted. */
+function unread(result: CommandResult): string | undefined {
+  if (result.timedOut) return `docker logs timed out after ${Math.round(result.durationMs)} ms`;
+  if (result.exitCode !== 0) return `docker logs failed (exit ${result.exitCode ?? result.signal}): ${(result.stderr || result.stdout).trim().slice(-200)}`;
+  return undefined;
+}
+const UNREAD_FIX = 'Check docker on that server (`sudo docker logs --tail 10 <container>` by hand); on a slow server raise KASM_TIMEOUT_SSH_MS. Reads ask for --tail KASM_LOG_TAIL_LINES, so a long history alone does not slow them.';
+/** For the evidence: a read that returned --tail lines may have missed the window's oldest lines. */
+const tailNote = (tail: number) => `the read returned the ${tail} lines KASM_LOG_TAIL_LINES allows: the window's oldest lines may be missing (raise KASM_LOG_TAIL_LINES)`;
 
 const line = (e: KasmApiEntry) => e.raw.slice(0, 400);
 
@@ -30,17 +43,17 @@ for (const [id, path] of [
   ['api.kasm-connect', '/api/kasm_connect/'],
   ['api.internal-auth', '/api/internal_auth/'],
 ] as const) {
-  test(`kasm_api logged GET ${path} with 202 for the session`, check(id), async ({ check, servers, desktop, page, config }, testInfo) => {
+  test(`kasm_api logged GET ${path} with 202 for the session`, check(id, ['@logs']), async ({ check, servers, desktop, config }, testInfo) => {
     skipWithoutHosts(await servers.hosts('webapp'), 'webapp', testInfo);
-    const opened = await test.step('client: open a fresh session, stream, close it', () => openStreamAndClose(desktop, page));
+    const opened = await desktop.open();
     const since = new Date(opened.startedAt.getTime() - config.clockSkewMs);
-    const logs = await test.step(`webapp: docker logs --since ${since.toISOString()} kasm_api on every WebApp server`, () => kasmApiLines(servers, since, check));
+    const logs = await test.step(`webapp: docker logs --since ${since.toISOString()} --tail ${config.logTailLines} kasm_api on every WebApp server`, () => kasmApiLines(servers, since, config.logTailLines, check));
     const calls = logs.flatMap((l) => l.entries.filter((e) => e.kind === 'access' && e.path === path && e.at >= since).map((e) => ({ host: l.host, entry: e })));
     const mentions = logs.flatMap((l) => l.entries.filter((e) => e.kind === 'message' && kasmIdsIn(e).includes(opened.kasmId)).map((e) => ({ host: l.host, entry: e })));
     const denials = calls.filter((c) => c.entry.kind === 'access' && (c.entry.status === 401 || c.entry.status === 403));
     const warnings = logs.flatMap((l) => l.entries.filter((e) => e.kind === 'message' && e.at >= since && /missing required username or token|Invalid token|Unauthorized/i.test(e.message)).map((e) => ({ host: l.host, entry: e })));
     await check.evidence('kasm_api lines', {
-      window: { since: since.toISOString() },
+      window: { since: since.toISOString(), tail: config.logTailLines, ...(logs.some((l) => l.tailReached) ? { cut: `${logs.filter((l) => l.tailReached).map((l) => l.host).join(', ')}: ${tailNote(config.logTailLines)}` } : {}) },
       calls: calls.slice(-20).map((c) => `${c.host}: ${line(c.entry)}`),
       sessionLines: mentions.slice(-10).map((c) => `${c.host}: ${line(c.entry)}`),
       warnings: warnings.slice(-10).map((c) => `${c.host}: ${line(c.entry)}`),
@@ -66,6 +79,15 @@ for (const [id, path] of [
       }
       check.fail({ summary: `kasm_api answered ${path} with ${first.entry.kind === 'access' ? first.entry.status : '?'} on ${first.host}: ${line(first.entry)}${warnings[0] ? ` / ${line(warnings[0].entry)}` : ''}` });
     }
+    const unreadable = logs.filter((l) => l.unread);
+    if (unreadable.length) {
+      check.fail({
+        summary: `kasm_api's log could not be read on ${unreadable.map((l) => `${l.host} (${l.unread})`).join(', ')}, so whether ${path} reached kasm_api is not known`,
+        remediation: UNREAD_FIX,
+        hop: 'webapp',
+        transient: unreadable.some((l) => l.unread!.includes('timed out')),
+      });
+    }
     check.fail({
       summary: `no ${path} call ${accepted.length ? 'for this session ' : ''}reached kasm_api on ${logs.map((l) => l.host).join(', ')} since ${since.toISOString()}`,
       remediation:
@@ -77,9 +99,9 @@ for (const [id, path] of [
   });
 }
 
-test("the agent's kasm_proxy logged the session's websockify with 101", check('agent.websocket-log', ['@smoke']), async ({ check, servers, desktop, page, kasmApi, config }, testInfo) => {
+test("the agent's kasm_proxy logged the session's websockify with 101", check('agent.websocket-log', ['@smoke', '@logs']), async ({ check, servers, desktop, kasmApi, config }, testInfo) => {
   skipWithoutHosts(await servers.hosts('agent'), 'agent', testInfo);
-  const opened = await test.step('client: open a fresh session, stream, close it', () => openStreamAndClose(desktop, page));
+  const opened = await desktop.open({ closed: true });
   const status = (await kasmApi.call<{ kasm?: { hostname?: string } }>('get_kasm_status', { user_id: opened.userId, kasm_id: opened.kasmId }).catch(() => ({ body: {} as { kasm?: { hostname?: string } } }))).body;
   const agents = await servers.hosts('agent');
   const own = agents.filter((a) => a.target.host === status.kasm?.hostname);
@@ -88,24 +110,37 @@ test("the agent's kasm_proxy logged the session's websockify with 101", check('a
   const wanted = `/desktop/${opened.kasmId}/vnc/websockify`;
   let found: { host: string; line: string; status: number; bytes: number } | undefined;
   const seen: string[] = [];
-  // nginx writes a WebSocket's line when it closes; the page is closed, so it comes within moments.
-  await expect
-    .poll(
-      async () => {
-        for (const host of candidates) {
-          const result = await servers.run(host, { kind: 'docker-logs', container: 'kasm_proxy', since }, check);
-          const lines = parseNginxAccessLog(result.stdout).entries.filter((e) => e.path === wanted);
-          seen.push(...lines.map((e) => `${host.name}: ${e.raw}`));
-          const line = lines.find((e) => e.status === 101) ?? lines[0];
-          if (line) found = { host: host.name, line: line.raw, status: line.status, bytes: line.bytes };
-        }
+  const cut = new Set<string>();
+  const unreadable = new Map<string, string>();
+  const read = async () => {
+        await Promise.all(
+          candidates.map(async (host) => {
+            const result = await servers.run(host, { kind: 'docker-logs', container: 'kasm_proxy', since, tail: config.logTailLines }, check);
+            if (lineCount(result.stdout) >= config.logTailLines) cut.add(host.name);
+            const why = unread(result);
+            if (why) unreadable.set(host.name, why);
+            else unreadable.delete(host.name);
+            const lines = parseNginxAccessLog(result.stdout).entries.filter((e) => e.path === wanted);
+            seen.push(...lines.map((e) => `${host.name}: ${e.raw}`));
+            const line = lines.find((e) => e.status === 101) ?? lines[0];
+            if (line && found?.status !== 101) found = { host: host.name, line: line.raw, status: line.status, bytes: line.bytes };
+          }),
+        );
         return found?.status === 101;
-      },
-      { timeout: 10_000, intervals: [250, 500, 1_000] },
-    )
-    .toBe(true)
-    .catch(() => undefined);
-  await check.evidence('kasm_proxy lines', { agents: candidates.map((c) => c.name), since: since.toISOString(), lines: [...new Set(seen)].slice(-10) });
+  };
+  // nginx writes a WebSocket's line when it closes; the page is closed, so it comes within moments. A stream that
+  // never upgraded (browser, probe and hold all refused) has no 101 line to wait for: one read decides.
+  if (opened.upgraded) await expect.poll(read, { timeout: 10_000, intervals: [250, 500, 1_000] }).toBe(true).catch(() => undefined);
+  else await read();
+  await check.evidence('kasm_proxy lines', { agents: candidates.map((c) => c.name), since: since.toISOString(), tail: config.logTailLines, ...(cut.size ? { cut: `${[...cut].join(', ')}: ${tailNote(config.logTailLines)}` } : {}), lines: [...new Set(seen)].slice(-10) });
+  if (!found && unreadable.size) {
+    return check.fail({
+      summary: `kasm_proxy's log could not be read on ${[...unreadable].map(([host, why]) => `${host} (${why})`).join(', ')}, so whether the websockify reached the agent is not known`,
+      remediation: UNREAD_FIX,
+      hop: 'agent',
+      transient: [...unreadable.values()].some((why) => why.includes('timed out')),
+    });
+  }
   if (!found) {
     return check.fail({ summary: `no GET ${wanted} line in kasm_proxy on ${candidates.map((c) => c.name).join(', ')} since ${since.toISOString()}: the websocket never reached the agent` });
   }

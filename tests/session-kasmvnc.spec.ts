@@ -2,12 +2,12 @@
 // id and read the way the guide reads it. With KASM_ALLOW_MUTATIONS=true the session is launched after the
 // kasmvnc-debug setup set KASM_DEBUG=1 in the workspace's Docker Run Config Override.
 import { check, test, type Check, type KasmVncReading, type OpenedDesktop } from '../helpers/fixtures/index.ts';
-import { openStreamAndClose, type DesktopOpener } from '../helpers/fixtures/desktop.ts';
+import type { DesktopOpener } from '../helpers/fixtures/desktop.ts';
 import type { KasmVncReader } from '../helpers/fixtures/kasmvnc.ts';
 import { skipWithoutHosts } from '../helpers/fixtures/servers.ts';
 import type { CheckId } from '../helpers/diagnosis/catalog.ts';
 import { isWebsockifyPath, type HandlerAuth, type HandlerGroup, type KasmVncCrash } from '../helpers/logs/kasmvnc.ts';
-import type { Page } from '@playwright/test';
+import type { KasmConfig } from '../helpers/config.ts';
 
 /** What a KasmVNC-side failure leaves behind on the way to it: explained by it, not faults of their own. */
 const STREAM_CHECKS: CheckId[] = ['path.websocket-upgrade', 'path.websocket-hold', 'session.stream', 'agent.websocket-log'];
@@ -51,21 +51,19 @@ function overrideNote(r: KasmVncReading): string {
 
 interface Use {
   desktop: DesktopOpener;
-  page: Page;
   kasmvnc: KasmVncReader;
   check: Check;
-  /** Keep the stream open this long (or until it drops) before closing: a crash in use, not only at connect. */
-  holdMs?: number;
+  config: KasmConfig;
+  /** After the hold and the close (a crash in use, not only at connect), not only after the first frame. */
+  closed?: boolean;
 }
 
-async function readSession({ desktop, page, kasmvnc, check, holdMs }: Use): Promise<{ opened: OpenedDesktop; reading: KasmVncReading }> {
-  const opened = await test.step(`client: open a fresh session, stream${holdMs ? ` for up to ${holdMs} ms` : ''}, close it`, async () => {
-    if (!holdMs) return openStreamAndClose(desktop, page);
-    const session = await desktop.open();
-    if (await session.streamSettled()) await session.settle(() => session.socket()?.closedAt !== undefined, holdMs);
-    await page.close();
-    return session;
-  });
+/**
+ * The run's observed session (streamed, held for KASM_WEBSOCKET_HOLD_MS so a crash in use shows, then closed), and
+ * its container's KasmVNC log. Under the debug override it is a session of its own, launched after the change.
+ */
+async function readSession({ desktop, kasmvnc, check, config, closed }: Use): Promise<{ opened: OpenedDesktop; reading: KasmVncReading }> {
+  const opened = await desktop.open({ variant: config.allowMutations ? 'session-debug' : undefined, closed });
   const reading = await test.step('agent: find the session container, read ~/.vnc/<hostname>:1.log', () => kasmvnc.read(opened, check));
   await check.evidence('KasmVNC log, grouped by request', readingEvidence(reading));
   return { opened, reading };
@@ -93,9 +91,9 @@ function nothingSeen(check: Check, reading: KasmVncReading, what: string): void 
 }
 
 test.describe('KasmVNC in the session container', { tag: ['@kasmvnc', '@agent'] }, () => {
-  test('KasmVNC identified the websockify request as HyBi/IETF 6455', check('session.websocket-handshake'), async ({ check, servers, desktop, page, kasmvnc }, testInfo) => {
+  test('KasmVNC identified the websockify request as HyBi/IETF 6455', check('session.websocket-handshake'), async ({ check, servers, desktop, kasmvnc, config }, testInfo) => {
     skipWithoutHosts(await servers.hosts('agent'), 'agent', testInfo);
-    const { opened, reading } = await readSession({ desktop, page, kasmvnc, check });
+    const { opened, reading } = await readSession({ desktop, kasmvnc, check, config });
     const websockify = reading.groups.filter(isWebsocket);
     const accepted = websockify.find((g) => g.protocol?.startsWith('HyBi/IETF 6455'));
     if (accepted) {
@@ -139,9 +137,9 @@ test.describe('KasmVNC in the session container', { tag: ['@kasmvnc', '@agent'] 
     nothingSeen(check, reading, 'the websocket handshake');
   });
 
-  test('KasmVNC accepted the session credentials the agent injected', check('session.auth'), async ({ check, servers, desktop, page, kasmvnc }, testInfo) => {
+  test('KasmVNC accepted the session credentials the agent injected', check('session.auth'), async ({ check, servers, desktop, kasmvnc, config }, testInfo) => {
     skipWithoutHosts(await servers.hosts('agent'), 'agent', testInfo);
-    const { reading } = await readSession({ desktop, page, kasmvnc, check });
+    const { reading } = await readSession({ desktop, kasmvnc, check, config });
     // The session's own requests decide: vnc.html and the websocket. Anything else without credentials (a scanner,
     // a health probe straight at the container) is shown, not blamed on the agent.
     const ofSession = (g: HandlerGroup) => isWebsocket(g) || /\/vnc\.html$/.test(g.path ?? '');
@@ -166,9 +164,10 @@ test.describe('KasmVNC in the session container', { tag: ['@kasmvnc', '@agent'] 
     nothingSeen(check, reading, 'the Basic auth result');
   });
 
-  test('KasmVNC did not crash', check('session.crash'), async ({ check, servers, desktop, page, kasmvnc, config }, testInfo) => {
+  test('KasmVNC did not crash', check('session.crash'), async ({ check, servers, desktop, kasmvnc, config }, testInfo) => {
     skipWithoutHosts(await servers.hosts('agent'), 'agent', testInfo);
-    const { opened, reading } = await readSession({ desktop, page, kasmvnc, check, holdMs: config.websocketHoldMs });
+    const { opened, reading } = await readSession({ desktop, kasmvnc, check, config, closed: true });
+    await check.evidence('stream held', opened.browserHold ? `the browser kept the stream ${opened.browserHold.heldMs} ms of ${config.websocketHoldMs} ms${opened.browserHold.closedEarly ? ', and it closed before the end' : ''}` : 'the browser had no stream to hold');
     const version = await test.step('agent: Xvnc -version inside the container', () => kasmvnc.xvncVersion(reading.container, check));
     const build = /Xvnc (KasmVNC \S+) - built/.exec(version)?.[1] ?? version.split('\n')[0];
     const crashes = reading.log.crashes;

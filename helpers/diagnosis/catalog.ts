@@ -211,3 +211,14 @@ export function isCheckId(value: string): value is CheckId {
 export const GUIDE_LABEL = 'guide';
 
 export const guideLink = (section: string) => `${GUIDE_URL}#${section.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')}`;
+
+/** Whether `check` depends on `on`, directly or through the checks it depends on. */
+export function dependsOn(check: CheckId, on: CheckId, seen = new Set<CheckId>()): boolean {
+  for (const dependency of CHECKS[check].dependsOn as readonly string[]) {
+    if (dependency === on) return true;
+    if (!isCheckId(dependency) || seen.has(dependency)) continue;
+    seen.add(dependency);
+    if (dependsOn(dependency, on, seen)) return true;
+  }
+  return false;
+}

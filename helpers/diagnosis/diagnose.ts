@@ -21,12 +21,35 @@ export function applyDependencies(findings: Finding[]): Finding[] {
     }
     return undefined;
   };
-  return findings.map((finding) => {
+  const early = new Set(findings.filter((f) => f.status === 'skip' && f.blockedBy));
+  const resolved = findings.map((finding) => {
     if (finding.status !== 'fail') return finding;
     const by = explainedBy.get(finding.check) ?? blocker(finding.check, new Set(finding.explains ?? []));
     if (!by) return finding;
-    return { ...finding, status: 'skip', blockedBy: by, summary: `blocked by ${by}: ${finding.summary}` };
+    return { ...finding, status: 'skip' as const, blockedBy: by, summary: `blocked by ${by}: ${finding.summary}` };
   });
+  return resolved.map((finding) => (early.has(finding) ? settleEarlyBlock(finding, resolved) : finding));
+}
+
+/**
+ * A check blocked while the run went on (skipped at once, see Check.blockedBy) names the check that decided it.
+ * That one may be blocked in turn (the finding then names the root), or may have passed after all (a transient
+ * failure, retried): then nothing judged this check, which is a warning, not a pass.
+ */
+function settleEarlyBlock(finding: Finding, all: Finding[]): Finding {
+  const seen = new Set<CheckId>([finding.check]);
+  let by = finding.blockedBy!;
+  for (;;) {
+    const upstream = all.filter((f) => f.check === by);
+    if (upstream.some((f) => f.status === 'fail')) break;
+    const next = upstream.find((f) => f.status === 'skip' && f.blockedBy)?.blockedBy;
+    if (!next || seen.has(next)) {
+      return { ...finding, status: 'warn', blockedBy: undefined, summary: `not judged: ${finding.summary.replace(/^blocked by \S+: /, '')} (${finding.blockedBy} did not fail in the end, so this check was never judged on a working stream)`, remediation: `Run again: ${finding.blockedBy} failed on its first attempt and passed on a retry, so the path dropped or delayed the stream.` };
+    }
+    seen.add(by);
+    by = next;
+  }
+  return by === finding.blockedBy ? finding : { ...finding, blockedBy: by, summary: finding.summary.replace(/^blocked by \S+:/, `blocked by ${by} (through ${finding.blockedBy}):`) };
 }
 
 export function diagnose(raw: Finding[], kasmUrl: string, now = new Date(), changes: SettingChange[] = []): Diagnosis {

@@ -104,14 +104,65 @@ export function redactHeaders(headers: Record<string, string> | undefined): Reco
   return out;
 }
 
-export class DevtoolsRecorder {
+/** What a recording holds, as plain data: written once by the worker that observed the session, read by the checks. */
+export interface RecordingData {
+  requests: RequestRecord[];
+  websockets: WebSocketRecord[];
+  setCookieBlocked: SetCookieBlock[];
+  console: ConsoleRecord[];
+}
+
+/** A recording and the questions the checks ask of it. */
+export class Recording {
   readonly requests = new Map<string, RequestRecord>();
   readonly websockets = new Map<string, WebSocketRecord>();
   readonly setCookieBlocked: SetCookieBlock[] = [];
   readonly console: ConsoleRecord[] = [];
+
+  static from(data: RecordingData): Recording {
+    const recording = new Recording();
+    for (const request of data.requests) recording.requests.set(request.id, request);
+    for (const ws of data.websockets) recording.websockets.set(ws.id, ws);
+    recording.setCookieBlocked.push(...data.setCookieBlocked);
+    recording.console.push(...data.console);
+    return recording;
+  }
+
+  data(): RecordingData {
+    return { requests: [...this.requests.values()], websockets: [...this.websockets.values()], setCookieBlocked: this.setCookieBlocked, console: this.console };
+  }
+
+  /** The first request whose URL path matches, e.g. the session's vnc.html. */
+  find(path: RegExp): RequestRecord | undefined {
+    return [...this.requests.values()].find((r) => path.test(r.url.replace(/[?#].*$/, '')));
+  }
+
+  desktopSocket(): WebSocketRecord | undefined {
+    return [...this.websockets.values()].find((ws) => ws.url.includes('/websockify'));
+  }
+
+  /** The browser's own words for a refused upgrade ("Unexpected response code: 403"). */
+  websocketConsoleErrors(): string[] {
+    return this.console.filter((c) => /WebSocket/i.test(c.text) && c.level === 'error').map((c) => c.text);
+  }
+
+  corsErrors(): Array<{ text: string; origin: string | undefined }> {
+    const fromConsole = this.console
+      .filter((c) => /CORS policy|Cross-Origin|Access-Control-Allow-Origin/i.test(c.text))
+      .map((c) => ({ text: c.text, origin: /from origin '([^']+)'/.exec(c.text)?.[1] }));
+    const fromNetwork = [...this.requests.values()]
+      .filter((r) => r.failure?.corsError)
+      .map((r) => ({ text: `${r.failure!.corsError} for ${r.url.replace(/[?#].*$/, '')}`, origin: safeOrigin(r.url) }));
+    return [...fromConsole, ...fromNetwork];
+  }
+}
+
+export class DevtoolsRecorder extends Recording {
   readonly #handshakeStarted = new Map<string, number>();
 
-  private constructor(private readonly cdp: CDPSession) {}
+  private constructor(private readonly cdp: CDPSession) {
+    super();
+  }
 
   static async attach(page: Page): Promise<DevtoolsRecorder> {
     const cdp = await page.context().newCDPSession(page);
@@ -202,30 +253,6 @@ export class DevtoolsRecorder {
       const ws = this.websockets.get(event.requestId);
       if (ws) ws.closedAt = performance.now();
     });
-  }
-
-  /** The first request whose URL path matches, e.g. the session's vnc.html. */
-  find(path: RegExp): RequestRecord | undefined {
-    return [...this.requests.values()].find((r) => path.test(r.url.replace(/[?#].*$/, '')));
-  }
-
-  desktopSocket(): WebSocketRecord | undefined {
-    return [...this.websockets.values()].find((ws) => ws.url.includes('/websockify'));
-  }
-
-  /** The browser's own words for a refused upgrade ("Unexpected response code: 403"). */
-  websocketConsoleErrors(): string[] {
-    return this.console.filter((c) => /WebSocket/i.test(c.text) && c.level === 'error').map((c) => c.text);
-  }
-
-  corsErrors(): Array<{ text: string; origin: string | undefined }> {
-    const fromConsole = this.console
-      .filter((c) => /CORS policy|Cross-Origin|Access-Control-Allow-Origin/i.test(c.text))
-      .map((c) => ({ text: c.text, origin: /from origin '([^']+)'/.exec(c.text)?.[1] }));
-    const fromNetwork = [...this.requests.values()]
-      .filter((r) => r.failure?.corsError)
-      .map((r) => ({ text: `${r.failure!.corsError} for ${r.url.replace(/[?#].*$/, '')}`, origin: safeOrigin(r.url) }));
-    return [...fromConsole, ...fromNetwork];
   }
 
   async detach(): Promise<void> {

@@ -53,6 +53,27 @@ describe('diagnose', () => {
     assert.equal(result.findings.find((f) => f.check === 'session.stream')!.status, 'fail');
   });
 
+  it('keeps a check blocked early (skipped at once) blocked by the check that failed, naming the root when that one is blocked too', () => {
+    const early = (check: CheckId, by: CheckId): Finding => ({ ...finding(check, 'skip'), blockedBy: by, summary: `blocked by ${by}: the desktop stream never upgraded; ${check} failed` });
+    const direct = diagnose([finding('path.websocket-upgrade', 'fail'), early('session.stream', 'path.websocket-upgrade')], 'https://k');
+    assert.equal(direct.faultyHop, 'path');
+    assert.deepEqual(direct.findings.find((f) => f.check === 'session.stream')!.blockedBy, 'path.websocket-upgrade');
+    const root = diagnose([finding('api.kasm-connect', 'fail'), finding('path.websocket-upgrade', 'fail'), early('session.stream', 'path.websocket-upgrade')], 'https://k');
+    const stream = root.findings.find((f) => f.check === 'session.stream')!;
+    assert.equal(stream.blockedBy, 'api.kasm-connect');
+    assert.match(stream.summary, /^blocked by api\.kasm-connect \(through path\.websocket-upgrade\): the desktop stream never upgraded/);
+  });
+
+  it('reports a check blocked early as not judged (a warning) when its blocker passed on a retry', () => {
+    const early: Finding = { ...finding('session.stream', 'skip'), blockedBy: 'path.websocket-upgrade', summary: 'blocked by path.websocket-upgrade: the desktop stream never upgraded; no frame' };
+    const result = diagnose([finding('path.websocket-upgrade', 'warn'), early], 'https://k');
+    const stream = result.findings.find((f) => f.check === 'session.stream')!;
+    assert.equal(stream.status, 'warn');
+    assert.equal(stream.blockedBy, undefined);
+    assert.match(stream.summary, /^not judged: the desktop stream never upgraded; no frame \(path\.websocket-upgrade did not fail in the end/);
+    assert.equal(result.verdict, 'healthy');
+  });
+
   it('orders findings by hop in request order', () => {
     const result = diagnose([finding('session.stream', 'pass'), finding('api.health', 'pass')], 'https://k');
     assert.deepEqual(result.findings.map((f) => f.hop), ['api', 'session']);

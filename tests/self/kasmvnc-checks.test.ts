@@ -11,10 +11,12 @@ import { after, before, describe, it } from 'node:test';
 import { projectRoot } from '../../helpers/config.ts';
 import { pendingRestores } from '../../helpers/workspace-override.ts';
 import { startLab, type Lab } from '../../lab/index.ts';
-import { filesUnder, runSuite, startSuite, suiteEnv, type Run } from './suite-run.ts';
+import { failureContext, filesUnder, runSuite, startSuite, suiteEnv } from './suite-run.ts';
 import { waitFor } from './wait.ts';
 
+// With the opt-in the KasmVNC checks are a project of their own (after the override); read-only, they are tagged.
 const KASMVNC_ONLY = ['--project', 'kasmvnc'];
+const KASMVNC_READ_ONLY = ['--grep', '@kasmvnc'];
 const MUTATIONS = { KASM_ALLOW_MUTATIONS: 'true' };
 
 describe('the KASM_DEBUG override, end to end', { concurrency: false }, () => {
@@ -25,7 +27,6 @@ describe('the KASM_DEBUG override, end to end', { concurrency: false }, () => {
   const dir = () => join(work, `run-${++runs}`);
   const pending = () => pendingRestores(lab.env.KASM_STATE_DIR!, lab.url);
   const live = () => [...lab.api.sessions.values()].filter((s) => s.status !== 'stopped').length;
-  const context = (run: Run) => `\n--- suite output ---\n${run.output.slice(-5000)}`;
 
   before(async () => {
     lab = await startLab();
@@ -45,12 +46,12 @@ describe('the KASM_DEBUG override, end to end', { concurrency: false }, () => {
       started.kill();
     }
     const run = await started.finished;
-    assert.equal(run.signal, 'SIGKILL', context(run));
+    assert.equal(run.signal, 'SIGKILL', failureContext(run));
   }
 
   it('runs the KasmVNC checks on a session launched with KASM_DEBUG=1 and restores the override byte for byte', { timeout: 120_000 }, async () => {
     const run = await runSuite(lab, dir(), MUTATIONS, KASMVNC_ONLY);
-    assert.equal(run.code, 0, context(run));
+    assert.equal(run.code, 0, failureContext(run));
     const changes = run.diagnosis!.changes;
     assert.deepEqual(changes.map((c) => [c.state, c.change]), [['applied', 'environment.KASM_DEBUG: absent -> 1'], ['restored', 'environment.KASM_DEBUG: absent -> 1']]);
     assert.match(changes[1]!.detail, /get_images shows the original override \(\d+ bytes\), byte-for-byte/);
@@ -64,7 +65,7 @@ describe('the KASM_DEBUG override, end to end', { concurrency: false }, () => {
     assert.equal(live(), 0, 'the suite left sessions behind');
     // docker inspect shows every variable of the container, VNC_PW (the session's Basic auth password) among them.
     const passwords = [...lab.api.sessions.values()].map((s) => s.container?.vncPassword).filter((p): p is string => Boolean(p));
-    assert.ok(passwords.length >= 3);
+    assert.ok(passwords.length >= 1, 'the run launched its session');
     for (const file of filesUnder(run.dir)) {
       const text = readFileSync(file, 'latin1');
       for (const password of passwords) assert.ok(!text.includes(password), `a session's VNC_PW leaked into ${file}`);
@@ -91,7 +92,7 @@ describe('the KASM_DEBUG override, end to end', { concurrency: false }, () => {
   it('restores what a killed run left changed at the start of the next run, which then passes', { timeout: 150_000 }, async () => {
     await killAfterChange();
     const run = await runSuite(lab, dir(), MUTATIONS, KASMVNC_ONLY);
-    assert.equal(run.code, 0, context(run));
+    assert.equal(run.code, 0, failureContext(run));
     assert.match(run.output, /Restore: workspace "Ubuntu Jammy" Docker Run Config Override, left changed by an interrupted run \(pid \d+, .*\): restored, byte-for-byte the original/);
     assert.deepEqual(run.diagnosis!.changes.map((c) => c.state), ['applied', 'restored']);
     assert.equal(lab.workspace.run_config, original);
@@ -99,8 +100,8 @@ describe('the KASM_DEBUG override, end to end', { concurrency: false }, () => {
   });
 
   it('changes nothing without the opt-in, and the checks say the override was skipped', { timeout: 120_000 }, async () => {
-    const run = await runSuite(lab, dir(), {}, KASMVNC_ONLY);
-    assert.equal(run.code, 0, context(run));
+    const run = await runSuite(lab, dir(), {}, KASMVNC_READ_ONLY);
+    assert.equal(run.code, 0, failureContext(run));
     assert.deepEqual(run.diagnosis!.changes.map((c) => c.state), ['skipped']);
     for (const check of ['session.websocket-handshake', 'session.auth']) {
       assert.match(run.diagnosis!.findings.find((f) => f.check === check)!.summary, /debug override skipped/);
@@ -137,7 +138,7 @@ describe('the KasmVNC checks on KasmVNC 1.5.1 and later (log level 30)', () => {
     const lab = await startLab({ kasmvncLogLevel: 30 });
     const dir = mkdtempSync(join(tmpdir(), 'kasm-level30-'));
     try {
-      const run = await runSuite(lab, dir, {}, KASMVNC_ONLY);
+      const run = await runSuite(lab, dir, {}, KASMVNC_READ_ONLY);
       assert.equal(run.code, 0, run.output.slice(-4000));
       assert.equal(run.diagnosis!.verdict, 'healthy');
       const by = (check: string) => run.diagnosis!.findings.find((f) => f.check === check)!;
