@@ -8,7 +8,8 @@ import { readInventory } from './inventory.ts';
 import { ConfigError, loadConfig, type KasmConfig } from './config.ts';
 import { withKasmApi, type KasmApiClient } from './kasm-api.ts';
 import { ledgerDir, sweepLeftovers } from './leftovers.ts';
-import { destroyObserved, RUN_DIR_VARIABLE } from './fixtures/observation.ts';
+import { destroyObserved, observeEarly, RUN_DIR_VARIABLE } from './fixtures/observation.ts';
+import { selectsEveryTest } from './run-selection.ts';
 import { resolveIdentity } from './fixtures/session.ts';
 import { describeRestoreError, restorePending } from './workspace-override.ts';
 
@@ -61,13 +62,23 @@ async function restoreLeftovers(config: KasmConfig): Promise<void> {
   }
 }
 
-/** The run's folder for the observed session (helpers/fixtures/observation.ts); the teardown destroys its sessions. */
-function startRun(): () => Promise<void> {
+/**
+ * The run's folder for the observed session (helpers/fixtures/observation.ts). A run of every check starts observing
+ * it here, while Playwright starts its workers; the teardown waits for that and destroys the run's sessions.
+ */
+function startRun(): { observe(config: KasmConfig): void; end(): Promise<void> } {
   const dir = mkdtempSync(join(tmpdir(), 'kasm-run-'));
   process.env[RUN_DIR_VARIABLE] = dir;
-  return async () => {
-    const problems = await destroyObserved(dir, loadConfig()).catch((error: unknown) => [error instanceof Error ? error.message : String(error)]);
-    if (problems.length) console.log(`Cleanup: could not destroy the run's observed session(s): ${problems.join('; ')} (the next run destroys them)`);
+  let early: Promise<void> | undefined;
+  return {
+    observe(config) {
+      if (selectsEveryTest(process.argv)) early = observeEarly(config);
+    },
+    async end() {
+      await early;
+      const problems = await destroyObserved(dir, loadConfig()).catch((error: unknown) => [error instanceof Error ? error.message : String(error)]);
+      if (problems.length) console.log(`Cleanup: could not destroy the run's observed session(s): ${problems.join('; ')} (the next run destroys them)`);
+    },
   };
 }
 
@@ -75,11 +86,13 @@ export default async function globalSetup(_config: FullConfig): Promise<() => Pr
   const config = loadConfig();
   // allure-playwright only ever adds to its folder; a report is of one run.
   rmSync(join(config.reportsDir, 'allure-results'), { recursive: true, force: true });
-  const endRun = startRun();
+  const run = startRun();
   if (!config.labPending) {
     await restoreLeftovers(config);
+    // The new session is this run's (its pid is alive), so the cleanup of earlier runs' sessions leaves it alone.
+    run.observe(config);
     await cleanUp(config);
-    return endRun;
+    return () => run.end();
   }
   const { startLab } = await import('../lab/index.ts');
   const lab = await startLab({
@@ -103,10 +116,11 @@ export default async function globalSetup(_config: FullConfig): Promise<() => Pr
     }
     throw error;
   }
+  run.observe(loadConfig());
   await cleanUp(loadConfig());
   console.log(`Embedded Kasm lab at ${lab.url}${lab.faults.active.size ? ` with faults: ${[...lab.faults.active].join(', ')}` : ''}`);
   return async () => {
-    await endRun();
+    await run.end();
     await lab.stop();
   };
 }

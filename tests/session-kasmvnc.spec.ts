@@ -63,8 +63,11 @@ interface Use {
  * its container's KasmVNC log. Under the debug override it is a session of its own, launched after the change.
  */
 async function readSession({ desktop, kasmvnc, check, config, closed }: Use): Promise<{ opened: OpenedDesktop; reading: KasmVncReading }> {
-  const opened = await desktop.open({ variant: config.allowMutations ? 'session-debug' : undefined, closed });
-  const reading = await test.step('agent: find the session container, read ~/.vnc/<hostname>:1.log', () => kasmvnc.read(opened, check));
+  const variant = config.allowMutations ? 'session-debug' : undefined;
+  // The container is found as soon as the session runs; only the log waits for the hold to end.
+  const located = closed ? await test.step('agent: find the session container', async () => kasmvnc.locate(await desktop.open({ variant }), check)) : undefined;
+  const opened = await desktop.open({ variant, closed });
+  const reading = await test.step(`agent: ${located ? '' : 'find the session container, '}read ~/.vnc/<hostname>:1.log`, () => kasmvnc.read(opened, check, located));
   await check.evidence('KasmVNC log, grouped by request', readingEvidence(reading));
   return { opened, reading };
 }
