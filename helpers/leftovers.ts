@@ -20,9 +20,10 @@ export function ledgerDir(config: Pick<KasmConfig, 'url'>, root = tmpdir()): str
   return join(root, 'kasm-synthetics-sessions', id);
 }
 
-export function remember(dir: string, kasmId: string, userId: string): void {
+/** `pid`: the process whose death means nobody uses the session any more (the run's runner for a shared session). */
+export function remember(dir: string, kasmId: string, userId: string, pid = process.pid): void {
   mkdirSync(dir, { recursive: true });
-  const entry: LedgerEntry = { kasmId, userId, pid: process.pid, createdAt: new Date().toISOString() };
+  const entry: LedgerEntry = { kasmId, userId, pid, createdAt: new Date().toISOString() };
   writeFileSync(join(dir, `${kasmId}.json`), JSON.stringify(entry));
 }
 
@@ -30,7 +31,8 @@ export function forget(dir: string, kasmId: string): void {
   rmSync(join(dir, `${kasmId}.json`), { force: true });
 }
 
-const alive = (pid: number) => {
+/** Whether a process still runs (EPERM: it does, as another user). */
+export const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
     return true;

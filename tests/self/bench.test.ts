@@ -1,5 +1,5 @@
 // The benchmark's parts: its arithmetic, how it measures a process, the floor script against a lab, the lab's log
-// history and the docker logs costs it models, and the CLI's refusals. The full `npm run bench` takes minutes and
+// history and the docker logs costs it models, the CLI's refusals, and which runs observe their session early. The full `npm run bench` takes minutes and
 // is run by hand (README, Benchmark); these keep its parts honest.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -17,6 +17,7 @@ import { writeHistory } from '../../lab/history.ts';
 import { lineStamp, streamLog } from '../../lab/host/log-file.ts';
 import { startLab, type Lab } from '../../lab/index.ts';
 import { dockerTimestamp } from '../../lab/state.ts';
+import { selectsEveryTest } from '../../helpers/run-selection.ts';
 
 describe('bench figures', () => {
   it('takes the median of odd and even counts', () => {
@@ -139,5 +140,21 @@ describe('npm run bench', () => {
     const unknown = bench(['--only', 'nope']);
     assert.equal(unknown.status, 2);
     assert.match(unknown.stderr, /unknown figure\(s\) nope; known: suite_vs_floor, agents_scaling, log_size, fault_fail_fast/);
+  });
+});
+
+describe('which runs start observing the session early', () => {
+  const argv = (...args: string[]) => ['/usr/bin/node', '/work/node_modules/.bin/playwright', 'test', ...args];
+
+  it('a run of every check does, whatever its reporters, workers or retries', () => {
+    assert.equal(selectsEveryTest(argv()), true);
+    assert.equal(selectsEveryTest(argv('--reporter', 'list', '--workers', '2', '--retries=1', '-x')), true);
+  });
+
+  it('a run narrowed by grep, project, file, shard or last-failed does not, and neither does anything unclear', () => {
+    for (const args of [['--grep', '@smoke'], ['-g', 'x'], ['--grep=@api'], ['--project', 'checks'], ['tests/api-health.spec.ts'], ['--shard', '1/2'], ['--last-failed'], ['--list']]) {
+      assert.equal(selectsEveryTest(argv(...args)), false, args.join(' '));
+    }
+    assert.equal(selectsEveryTest(['/usr/bin/node', 'script.js']), false);
   });
 });
