@@ -28,13 +28,19 @@ async function describeRun(api: KasmApiClient, config: KasmConfig): Promise<void
   writeFileSync(join(config.reportsDir, 'run-info.json'), `${JSON.stringify(info, null, 2)}\n`);
 }
 
+/**
+ * How old a synthetic user's session must be before another machine's run destroys it: a run's observed session
+ * lives as long as the run, so twice a check's limit, and never under 30 minutes.
+ */
+export const leftoverAgeMs = (config: KasmConfig) => Math.max(30 * 60_000, config.timeouts.check * 2);
+
 /** Destroys sessions an earlier run left behind, and says how many; never fails the run (the checks will). */
 async function cleanUp(config: KasmConfig): Promise<void> {
   try {
     await withKasmApi(config, async ({ client: api }) => {
       await describeRun(api, config);
       const { userId } = await resolveIdentity(api, config);
-      const swept = await sweepLeftovers(api, userId, ledgerDir(config), config.timeouts.check * 2);
+      const swept = await sweepLeftovers(api, userId, ledgerDir(config), leftoverAgeMs(config));
       const found = swept.destroyed.length + swept.failed.length;
       if (found || swept.apiSearch) {
         console.log(
@@ -89,9 +95,9 @@ export default async function globalSetup(_config: FullConfig): Promise<() => Pr
   const run = startRun();
   if (!config.labPending) {
     await restoreLeftovers(config);
-    // The new session is this run's (its pid is alive), so the cleanup of earlier runs' sessions leaves it alone.
-    run.observe(config);
+    // After the cleanup: sessions earlier runs left may hold the synthetic user's session limit.
     await cleanUp(config);
+    run.observe(config);
     return () => run.end();
   }
   const { startLab } = await import('../lab/index.ts');
@@ -116,8 +122,8 @@ export default async function globalSetup(_config: FullConfig): Promise<() => Pr
     }
     throw error;
   }
-  run.observe(loadConfig());
   await cleanUp(loadConfig());
+  run.observe(loadConfig());
   console.log(`Embedded Kasm lab at ${lab.url}${lab.faults.active.size ? ` with faults: ${[...lab.faults.active].join(', ')}` : ''}`);
   return async () => {
     await run.end();

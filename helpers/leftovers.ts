@@ -41,7 +41,7 @@ export const alive = (pid: number) => {
   }
 };
 
-function orphans(dir: string): LedgerEntry[] {
+function entries(dir: string): LedgerEntry[] {
   let names: string[] = [];
   try {
     names = readdirSync(dir).filter((n) => n.endsWith('.json'));
@@ -50,14 +50,18 @@ function orphans(dir: string): LedgerEntry[] {
   }
   return names.flatMap((name) => {
     try {
-      const entry = JSON.parse(readFileSync(join(dir, name), 'utf8')) as LedgerEntry;
-      return alive(entry.pid) ? [] : [entry];
+      return [JSON.parse(readFileSync(join(dir, name), 'utf8')) as LedgerEntry];
     } catch {
       rmSync(join(dir, name), { force: true });
       return [];
     }
   });
 }
+
+const orphans = (dir: string) => entries(dir).filter((entry) => !alive(entry.pid));
+
+/** The live sessions a process took responsibility for (the run's runner, at its teardown). */
+export const ownedBy = (dir: string, pid: number) => entries(dir).filter((entry) => entry.pid === pid);
 
 /** Kasm prints dates as "2026-11-24 19:02:11.123" in UTC. */
 const kasmDate = (value: unknown) => (typeof value === 'string' ? Date.parse(`${value.replace(' ', 'T')}${/Z|[+-]\d\d:?\d\d$/.test(value) ? '' : 'Z'}`) : NaN);

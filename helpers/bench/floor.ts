@@ -3,7 +3,7 @@
 // SSH connection, one command and one time-windowed log read. `npm run bench` divides the suite's time by this.
 // Prints one JSON line: { phases: { name: ms } }.
 import { chromium } from '@playwright/test';
-import { resolveBrowser } from '../browser.ts';
+import { launchOptions, resolveBrowser } from '../browser.ts';
 import { loadConfig, type KasmConfig } from '../config.ts';
 import { connectOptions } from '../fixtures/servers.ts';
 import { resolveIdentity } from '../fixtures/session.ts';
@@ -16,9 +16,8 @@ const phases: Record<string, number> = {};
 const since = (from: number) => Math.round(performance.now() - from);
 
 async function firstFrame(config: KasmConfig, api: KasmApiClient): Promise<void> {
-  const choice = resolveBrowser(config.browserPath);
   const launched = performance.now();
-  const browser = await chromium.launch({ executablePath: choice.executablePath, args: choice.args });
+  const browser = await chromium.launch(launchOptions(resolveBrowser(config.browserPath)));
   phases.browserStart = since(launched);
   try {
     const context = await browser.newContext({ ignoreHTTPSErrors: config.tls.insecure });

@@ -54,7 +54,8 @@ export function measure(command: string, args: string[], options: { env: NodeJS.
   child.stdout.on('data', (chunk: Buffer) => (output += chunk));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk));
   const peaks = new Map<number, number>();
-  const proc = read('/proc/self/status') !== undefined;
+  // Without /proc/<pid>/task/<pid>/children the workers cannot be found: no number beats a wrong one.
+  const proc = read(`/proc/${process.pid}/task/${process.pid}/children`) !== undefined;
   const sample = () => {
     if (child.pid === undefined) return;
     for (const [pid, kb] of nodePeaks(tree(child.pid))) peaks.set(pid, Math.max(kb, peaks.get(pid) ?? 0));

@@ -33,21 +33,27 @@ export function applyDependencies(findings: Finding[]): Finding[] {
 
 /**
  * A check blocked while the run went on (skipped at once, see Check.blockedBy) names the check that decided it.
- * That one may be blocked in turn (the finding then names the root), or may have passed after all (a transient
- * failure, retried): then nothing judged this check, which is a warning, not a pass.
+ * That one may be blocked in turn (the finding then names the root); it may have passed after all (a transient
+ * failure, retried): then nothing judged this check, a warning; or it may not have run (a narrower run): then this
+ * check's own failure stands, since nothing else reports the fault.
  */
 function settleEarlyBlock(finding: Finding, all: Finding[]): Finding {
   const seen = new Set<CheckId>([finding.check]);
+  const own = finding.summary.replace(/^blocked by \S+: /, '');
   let by = finding.blockedBy!;
   for (;;) {
     const upstream = all.filter((f) => f.check === by);
     if (upstream.some((f) => f.status === 'fail')) break;
     const next = upstream.find((f) => f.status === 'skip' && f.blockedBy)?.blockedBy;
-    if (!next || seen.has(next)) {
-      return { ...finding, status: 'warn', blockedBy: undefined, summary: `not judged: ${finding.summary.replace(/^blocked by \S+: /, '')} (${finding.blockedBy} did not fail in the end, so this check was never judged on a working stream)`, remediation: `Run again: ${finding.blockedBy} failed on its first attempt and passed on a retry, so the path dropped or delayed the stream.` };
+    if (next && !seen.has(next)) {
+      seen.add(by);
+      by = next;
+      continue;
     }
-    seen.add(by);
-    by = next;
+    if (upstream.some((f) => f.status === 'pass' || f.status === 'warn')) {
+      return { ...finding, status: 'warn', blockedBy: undefined, summary: `not judged: ${own} (${finding.blockedBy} did not fail in the end, so this check was never judged on a working stream)`, remediation: `Run again: ${finding.blockedBy} failed on its first attempt and passed on a retry, so the path dropped or delayed the stream.` };
+    }
+    return { ...finding, status: 'fail', blockedBy: undefined, summary: own };
   }
   return by === finding.blockedBy ? finding : { ...finding, blockedBy: by, summary: finding.summary.replace(/^blocked by \S+:/, `blocked by ${by} (through ${finding.blockedBy}):`) };
 }

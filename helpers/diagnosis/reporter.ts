@@ -97,7 +97,7 @@ export default class DiagnosisReporter implements Reporter {
     this.#results.set(test.id, { test, result });
   }
 
-  onEnd(result: FullResult): void {
+  async onEnd(result: FullResult): Promise<{ status: FullResult['status'] } | undefined> {
     const config = settings();
     // Tests Playwright never ran (their setup project failed) still owe the diagnosis a line each.
     for (const test of this.#suite?.allTests() ?? []) {
@@ -106,7 +106,7 @@ export default class DiagnosisReporter implements Reporter {
     const outcomes = [...this.#results.values()];
     const findings = outcomes.flatMap(({ test, result: r }) => findingsOf(test, r));
     const changes = outcomes.flatMap(({ result: r }) => changesOf(r));
-    if (!findings.length && result.status !== 'passed') return;
+    if (!findings.length && result.status !== 'passed') return undefined;
     const diagnosis = redactValue(diagnose(findings, config.url?.origin ?? 'unknown (KASM_URL not set where the report was merged)', new Date(), changes));
     mkdirSync(config.reportsDir, { recursive: true });
     const facts = factsOf(diagnosis);
@@ -124,5 +124,7 @@ export default class DiagnosisReporter implements Reporter {
     const compared = diagnosis.comparison ? `\n\n${formatComparison(diagnosis.comparison)}` : '';
     writeFileSync(join(config.reportsDir, 'diagnosis.md'), `${diagnosisMarkdown(diagnosis)}${compared ? `${compared}\n` : ''}`);
     process.stdout.write(`${formatDiagnosis(diagnosis)}${compared}\n\nDiagnosis written to ${file}\n`);
+    // A check blocked early whose blocker did not run is a failure only the diagnosis sees: the exit code follows it.
+    return diagnosis.verdict === 'broken' && result.status === 'passed' ? { status: 'failed' } : undefined;
   }
 }

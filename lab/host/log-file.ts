@@ -189,6 +189,8 @@ export interface LogQuery {
 /** Splits chunks into lines, drops stamps (unless -t) and stops at the first entry after --until. */
 class LineFilter {
   private rest: Buffer | null = null;
+  /** The last stamped line was before --since (with --tail). */
+  private older = false;
   done = false;
 
   constructor(private readonly query: LogQuery) {}
@@ -215,7 +217,11 @@ class LineFilter {
 
   private line(line: Buffer, out: Buffer[]): void {
     const stamp = lineStamp(line);
-    if (stamp !== null && this.query.since !== undefined && this.query.tail !== undefined && stamp < this.query.since) return;
+    // With --tail, --since drops the tail's older entries, and the unstamped lines that continue them.
+    if (this.query.since !== undefined && this.query.tail !== undefined) {
+      if (stamp !== null) this.older = stamp < this.query.since;
+      if (this.older) return;
+    }
     if (stamp !== null && this.query.until !== undefined && stamp > this.query.until) {
       this.done = true;
       return;

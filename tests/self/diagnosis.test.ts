@@ -74,6 +74,15 @@ describe('diagnose', () => {
     assert.equal(result.verdict, 'healthy');
   });
 
+  it('keeps a check blocked early as a failure when its blocker did not run (a narrower run): nothing else reports the fault', () => {
+    const early: Finding = { ...finding('agent.websocket-log', 'skip'), blockedBy: 'path.websocket-upgrade', summary: 'blocked by path.websocket-upgrade: the desktop stream never upgraded; no websockify line' };
+    const result = diagnose([finding('api.kasm-connect', 'pass'), early], 'https://k');
+    const log = result.findings.find((f) => f.check === 'agent.websocket-log')!;
+    assert.deepEqual([log.status, log.blockedBy, log.summary], ['fail', undefined, 'the desktop stream never upgraded; no websockify line']);
+    assert.equal(result.verdict, 'broken');
+    assert.equal(result.faultyHop, 'path');
+  });
+
   it('orders findings by hop in request order', () => {
     const result = diagnose([finding('session.stream', 'pass'), finding('api.health', 'pass')], 'https://k');
     assert.deepEqual(result.findings.map((f) => f.hop), ['api', 'session']);
