@@ -3,24 +3,15 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { pendingRestores } from '../../helpers/workspace-override.ts';
 import { FAULTS } from '../../lab/faults.ts';
-import { startLab, type Lab } from '../../lab/index.ts';
+import { startLab } from '../../lab/index.ts';
 import { FAULT_MATRIX } from './fault-matrix.ts';
-import { failureContext, filesUnder, runSuite } from './suite-run.ts';
+import { failureContext, filesUnder, labForSuite, runSuite } from './suite-run.ts';
 
 describe('fault matrix', { concurrency: false }, () => {
-  let lab: Lab;
-  const work = mkdtempSync(join(tmpdir(), 'kasm-matrix-'));
-
-  before(async () => {
-    lab = await startLab();
-  });
-  after(async () => {
-    await lab?.stop();
-    rmSync(work, { recursive: true, force: true });
-  });
+  const suite = labForSuite('kasm-matrix-');
 
   it('has a row for every lab fault', () => {
     assert.deepEqual([...new Set(FAULT_MATRIX.map((r) => r.fault).filter(Boolean))].sort(), Object.keys(FAULTS).sort());
@@ -28,10 +19,10 @@ describe('fault matrix', { concurrency: false }, () => {
 
   for (const row of FAULT_MATRIX) {
     it(`${row.title ?? row.fault ?? 'healthy lab'}: ${row.failing.length ? `${row.failing.join(', ')} fail, faulty hop ${row.faultyHop}` : 'nothing fails'}`, { timeout: 180_000 }, async () => {
-      lab.faults.set(row.fault ? [row.fault] : []);
-      const dir = join(work, `${row.fault ?? 'healthy'}-${FAULT_MATRIX.indexOf(row)}`);
-      const overrideBefore = lab.workspace.run_config;
-      const run = await runSuite(lab, dir, row.env);
+      suite.lab.faults.set(row.fault ? [row.fault] : []);
+      const dir = join(suite.work, `${row.fault ?? 'healthy'}-${FAULT_MATRIX.indexOf(row)}`);
+      const overrideBefore = suite.lab.workspace.run_config;
+      const run = await runSuite(suite.lab, dir, row.env);
       const context = failureContext(run, 6000);
       assert.ok(run.diagnosis, `no diagnosis.json written${context}`);
       const failing = run.diagnosis.findings.filter((f) => f.status === 'fail');
@@ -60,16 +51,16 @@ describe('fault matrix', { concurrency: false }, () => {
       }
       const blocked = run.diagnosis.findings.filter((f) => f.status === 'skip' && f.blockedBy);
       for (const finding of blocked) assert.match(finding.summary, /^blocked by /);
-      const secrets = [lab.env.KASM_API_SECRET!, lab.env.KASM_USER_PASSWORD!, ...lab.api.issued];
+      const secrets = [suite.lab.env.KASM_API_SECRET!, suite.lab.env.KASM_USER_PASSWORD!, ...suite.lab.api.issued];
       for (const file of filesUnder(dir)) {
         const text = readFileSync(file, 'latin1');
         for (const secret of secrets) assert.ok(!text.includes(secret), `a secret leaked into ${file}`);
       }
-      assert.equal([...lab.api.sessions.values()].filter((s) => s.status !== 'stopped').length, 0, 'the suite left sessions behind');
+      assert.equal([...suite.lab.api.sessions.values()].filter((s) => s.status !== 'stopped').length, 0, 'the suite left sessions behind');
       if (row.env?.KASM_ALLOW_MUTATIONS === 'true') {
         assert.deepEqual(run.diagnosis.changes.map((c) => c.state), ['applied', 'restored'], context);
-        assert.equal(lab.workspace.run_config, overrideBefore, 'the override is restored byte for byte after a failing run');
-        assert.deepEqual(pendingRestores(lab.env.KASM_STATE_DIR!), [], 'no restore file is left');
+        assert.equal(suite.lab.workspace.run_config, overrideBefore, 'the override is restored byte for byte after a failing run');
+        assert.deepEqual(pendingRestores(suite.lab.env.KASM_STATE_DIR!), [], 'no restore file is left');
       } else {
         assert.deepEqual(run.diagnosis.changes.map((c) => c.state), ['skipped'], context);
       }

@@ -7,11 +7,11 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { projectRoot } from '../../helpers/config.ts';
 import { pendingRestores } from '../../helpers/workspace-override.ts';
-import { startLab, type Lab } from '../../lab/index.ts';
-import { failureContext, filesUnder, runSuite, startSuite, suiteEnv } from './suite-run.ts';
+import { startLab } from '../../lab/index.ts';
+import { failureContext, filesUnder, labForSuite, runSuite, startSuite, suiteEnv } from './suite-run.ts';
 import { waitFor } from './wait.ts';
 
 // With the opt-in the KasmVNC checks are a project of their own (after the override); read-only, they are tagged.
@@ -20,28 +20,22 @@ const KASMVNC_READ_ONLY = ['--grep', '@kasmvnc'];
 const MUTATIONS = { KASM_ALLOW_MUTATIONS: 'true' };
 
 describe('the KASM_DEBUG override, end to end', { concurrency: false }, () => {
-  let lab: Lab;
+  const suite = labForSuite('kasm-override-');
   let original: string;
-  const work = mkdtempSync(join(tmpdir(), 'kasm-override-'));
   let runs = 0;
-  const dir = () => join(work, `run-${++runs}`);
-  const pending = () => pendingRestores(lab.env.KASM_STATE_DIR!, lab.url);
-  const live = () => [...lab.api.sessions.values()].filter((s) => s.status !== 'stopped').length;
+  const dir = () => join(suite.work, `run-${++runs}`);
+  const pending = () => pendingRestores(suite.lab.env.KASM_STATE_DIR!, suite.lab.url);
+  const live = () => [...suite.lab.api.sessions.values()].filter((s) => s.status !== 'stopped').length;
 
-  before(async () => {
-    lab = await startLab();
-    original = lab.workspace.run_config;
-  });
-  after(async () => {
-    await lab?.stop();
-    rmSync(work, { recursive: true, force: true });
+  before(() => {
+    original = suite.lab.workspace.run_config;
   });
 
   /** Starts a mutating run and kills it (-9) as soon as the workspace carries the change. */
   async function killAfterChange(): Promise<void> {
-    const started = startSuite(lab, dir(), MUTATIONS, KASMVNC_ONLY);
+    const started = startSuite(suite.lab, dir(), MUTATIONS, KASMVNC_ONLY);
     try {
-      await waitFor('the override to be changed', () => pending().length === 1 && lab.workspace.run_config.includes('"KASM_DEBUG":1'), 60_000);
+      await waitFor('the override to be changed', () => pending().length === 1 && suite.lab.workspace.run_config.includes('"KASM_DEBUG":1'), 60_000);
     } finally {
       started.kill();
     }
@@ -50,7 +44,7 @@ describe('the KASM_DEBUG override, end to end', { concurrency: false }, () => {
   }
 
   it('runs the KasmVNC checks on a session launched with KASM_DEBUG=1 and restores the override byte for byte', { timeout: 120_000 }, async () => {
-    const run = await runSuite(lab, dir(), MUTATIONS, KASMVNC_ONLY);
+    const run = await runSuite(suite.lab, dir(), MUTATIONS, KASMVNC_ONLY);
     assert.equal(run.code, 0, failureContext(run));
     const changes = run.diagnosis!.changes;
     assert.deepEqual(changes.map((c) => [c.state, c.change]), [['applied', 'environment.KASM_DEBUG: absent -> 1'], ['restored', 'environment.KASM_DEBUG: absent -> 1']]);
@@ -60,11 +54,11 @@ describe('the KASM_DEBUG override, end to end', { concurrency: false }, () => {
     const reading = handshake.evidence['KasmVNC log, grouped by request'] as Record<string, unknown>;
     assert.deepEqual(reading.debugOverride, { state: 'applied', change: 'environment.KASM_DEBUG: absent -> 1' });
     assert.deepEqual(reading.containerEnvironment, { KASM_DEBUG: '1', variables: 5 });
-    assert.equal(lab.workspace.run_config, original);
+    assert.equal(suite.lab.workspace.run_config, original);
     assert.deepEqual(pending(), []);
     assert.equal(live(), 0, 'the suite left sessions behind');
     // docker inspect shows every variable of the container, VNC_PW (the session's Basic auth password) among them.
-    const passwords = [...lab.api.sessions.values()].map((s) => s.container?.vncPassword).filter((p): p is string => Boolean(p));
+    const passwords = [...suite.lab.api.sessions.values()].map((s) => s.container?.vncPassword).filter((p): p is string => Boolean(p));
     assert.ok(passwords.length >= 1, 'the run launched its session');
     for (const file of filesUnder(run.dir)) {
       const text = readFileSync(file, 'latin1');
@@ -75,9 +69,9 @@ describe('the KASM_DEBUG override, end to end', { concurrency: false }, () => {
 
   it('leaves a restore file when killed after the change, and npm run restore puts the original back', { timeout: 120_000 }, async () => {
     await killAfterChange();
-    assert.notEqual(lab.workspace.run_config, original);
+    assert.notEqual(suite.lab.workspace.run_config, original);
     const restore = await new Promise<{ code: number | null; output: string }>((resolve) => {
-      const child = spawn(join(projectRoot, 'node_modules/.bin/tsx'), ['helpers/cli/restore.ts'], { cwd: projectRoot, env: suiteEnv(lab, dir()) });
+      const child = spawn(join(projectRoot, 'node_modules/.bin/tsx'), ['helpers/cli/restore.ts'], { cwd: projectRoot, env: suiteEnv(suite.lab, dir()) });
       let output = '';
       child.stdout.on('data', (chunk: Buffer) => (output += chunk));
       child.stderr.on('data', (chunk: Buffer) => (output += chunk));
@@ -85,29 +79,29 @@ describe('the KASM_DEBUG override, end to end', { concurrency: false }, () => {
     });
     assert.equal(restore.code, 0, restore.output);
     assert.match(restore.output, /^Restored: workspace "Ubuntu Jammy" Docker Run Config Override \(environment\.KASM_DEBUG: absent -> 1, changed .* by pid \d+\); get_images shows the original, byte-for-byte \(\d+ bytes\)\.$/m);
-    assert.equal(lab.workspace.run_config, original);
+    assert.equal(suite.lab.workspace.run_config, original);
     assert.deepEqual(pending(), []);
   });
 
   it('restores what a killed run left changed at the start of the next run, which then passes', { timeout: 150_000 }, async () => {
     await killAfterChange();
-    const run = await runSuite(lab, dir(), MUTATIONS, KASMVNC_ONLY);
+    const run = await runSuite(suite.lab, dir(), MUTATIONS, KASMVNC_ONLY);
     assert.equal(run.code, 0, failureContext(run));
     assert.match(run.output, /Restore: workspace "Ubuntu Jammy" Docker Run Config Override, left changed by an interrupted run \(pid \d+, .*\): restored, byte-for-byte the original/);
     assert.deepEqual(run.diagnosis!.changes.map((c) => c.state), ['applied', 'restored']);
-    assert.equal(lab.workspace.run_config, original);
+    assert.equal(suite.lab.workspace.run_config, original);
     assert.equal(live(), 0, 'no session is left, the killed run\'s included');
   });
 
   it('changes nothing without the opt-in, and the checks say the override was skipped', { timeout: 120_000 }, async () => {
-    const run = await runSuite(lab, dir(), {}, KASMVNC_READ_ONLY);
+    const run = await runSuite(suite.lab, dir(), {}, KASMVNC_READ_ONLY);
     assert.equal(run.code, 0, failureContext(run));
     assert.deepEqual(run.diagnosis!.changes.map((c) => c.state), ['skipped']);
     for (const check of ['session.websocket-handshake', 'session.auth']) {
       assert.match(run.diagnosis!.findings.find((f) => f.check === check)!.summary, /debug override skipped/);
     }
     assert.match(run.output, /Kasm settings: none changed \(Docker Run Config Override: KASM_ALLOW_MUTATIONS is not true/);
-    assert.equal(lab.workspace.run_config, original);
+    assert.equal(suite.lab.workspace.run_config, original);
   });
 });
 

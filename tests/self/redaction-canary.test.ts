@@ -5,13 +5,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { projectRoot } from '../../helpers/config.ts';
-import { startLab, type Lab } from '../../lab/index.ts';
-import { filesUnder, runSuite, suiteEnv } from './suite-run.ts';
+import { filesUnder, labForSuite, runSuite, suiteEnv } from './suite-run.ts';
 
 /** The forms a secret takes in files: as is, percent-encoded, and base64 at each of the three byte alignments. */
 export function encodings(secret: string): string[] {
@@ -26,17 +24,8 @@ export function encodings(secret: string): string[] {
 }
 
 describe('redaction canaries', { concurrency: false }, () => {
-  let lab: Lab;
-  const work = mkdtempSync(join(tmpdir(), 'kasm-canary-'));
   const canaries = { apiSecret: `CANARYapiSECRET${randomBytes(9).toString('hex')}`, userPassword: `CANARYpassWORD${randomBytes(9).toString('hex')}` };
-
-  before(async () => {
-    lab = await startLab({ credentials: canaries });
-  });
-  after(async () => {
-    await lab?.stop();
-    rmSync(work, { recursive: true, force: true });
-  });
+  const suite = labForSuite('kasm-canary-', { credentials: canaries });
 
   it('the encodings helper finds a secret inside base64 at any offset', () => {
     for (const prefix of ['', 'a', 'ab', 'abc']) {
@@ -48,16 +37,16 @@ describe('redaction canaries', { concurrency: false }, () => {
   it('no canary or issued secret survives under reports/ or test-results/, the incident report included', { timeout: 300_000 }, async () => {
     // The override the suite reads, merges and restores holds a secret of its own, as real ones do.
     const overrideSecret = `CANARYoverride${randomBytes(9).toString('hex')}`;
-    lab.workspace.run_config = JSON.stringify({ hostname: 'kasm', environment: { UPSTREAM_CRED: overrideSecret } });
-    const ui = await runSuite(lab, join(work, 'ui'), { KASM_SESSION_VIA: 'ui', KASM_ALLOW_MUTATIONS: 'true' });
-    assert.match(lab.workspace.run_config, new RegExp(`"UPSTREAM_CRED":"${overrideSecret}"}}$`), 'the override came back as it was');
+    suite.lab.workspace.run_config = JSON.stringify({ hostname: 'kasm', environment: { UPSTREAM_CRED: overrideSecret } });
+    const ui = await runSuite(suite.lab, join(suite.work, 'ui'), { KASM_SESSION_VIA: 'ui', KASM_ALLOW_MUTATIONS: 'true' });
+    assert.match(suite.lab.workspace.run_config, new RegExp(`"UPSTREAM_CRED":"${overrideSecret}"}}$`), 'the override came back as it was');
     assert.equal(ui.code, 0, ui.output.slice(-3000));
-    lab.faults.set(['websocket-malformed']);
-    const failing = await runSuite(lab, join(work, 'failing'));
-    lab.faults.set([]);
+    suite.lab.faults.set(['websocket-malformed']);
+    const failing = await runSuite(suite.lab, join(suite.work, 'failing'));
+    suite.lab.faults.set([]);
     assert.equal(failing.code, 1, failing.output.slice(-3000));
     const report = await new Promise<{ code: number | null; output: string }>((resolve) => {
-      const child = spawn(join(projectRoot, 'node_modules/.bin/tsx'), ['helpers/cli/report.ts'], { cwd: projectRoot, env: suiteEnv(lab, join(work, 'failing')) });
+      const child = spawn(join(projectRoot, 'node_modules/.bin/tsx'), ['helpers/cli/report.ts'], { cwd: projectRoot, env: suiteEnv(suite.lab, join(suite.work, 'failing')) });
       let output = '';
       child.stdout.on('data', (chunk: Buffer) => (output += chunk));
       child.stderr.on('data', (chunk: Buffer) => (output += chunk));
@@ -65,9 +54,9 @@ describe('redaction canaries', { concurrency: false }, () => {
     });
     assert.equal(report.code, 0, report.output);
 
-    const secrets = [canaries.apiSecret, canaries.userPassword, overrideSecret, ...lab.api.issued];
-    assert.ok(lab.api.issued.size >= 10, `the runs handed out secrets to look for (${lab.api.issued.size})`);
-    const files = filesUnder(work);
+    const secrets = [canaries.apiSecret, canaries.userPassword, overrideSecret, ...suite.lab.api.issued];
+    assert.ok(suite.lab.api.issued.size >= 10, `the runs handed out secrets to look for (${suite.lab.api.issued.size})`);
+    const files = filesUnder(suite.work);
     assert.ok(files.some((f) => f.includes(`${join('failing', 'reports', 'incident')}`)), 'the incident report was written');
     assert.ok(files.some((f) => f.includes('test-results')), 'test-results/ was searched too');
     const leaks: string[] = [];

@@ -1,12 +1,10 @@
 // Retries by cause: a transient reset is retried with backoff and reported flaky; a refused API key is not retried
 // (one attempt, whose finding says why); every attempt's evidence stays in the report.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { startLab, type Lab } from '../../lab/index.ts';
-import { runSuite } from './suite-run.ts';
+import { describe, it } from 'node:test';
+import { labForSuite, runSuite } from './suite-run.ts';
 
 interface JsonResult {
   status: string;
@@ -36,27 +34,18 @@ function specs(suites: JsonSuite[]): JsonSpec[] {
 }
 
 describe('retries by cause', { concurrency: false }, () => {
-  let lab: Lab;
-  const work = mkdtempSync(join(tmpdir(), 'kasm-retries-'));
-
-  before(async () => {
-    lab = await startLab();
-  });
-  after(async () => {
-    await lab?.stop();
-    rmSync(work, { recursive: true, force: true });
-  });
+  const suite = labForSuite('kasm-retries-');
 
   async function run(name: string, env: Record<string, string>, grep: string): Promise<{ code: number | null; output: string; specs: JsonSpec[]; diagnosis: NonNullable<Awaited<ReturnType<typeof runSuite>>['diagnosis']> }> {
-    const dir = join(work, name);
+    const dir = join(suite.work, name);
     const json = join(dir, 'results.json');
-    const result = await runSuite(lab, dir, { PLAYWRIGHT_JSON_OUTPUT_NAME: json, ...env }, ['--project', 'checks', '--grep', grep, '--reporter', `json,${join(process.cwd(), 'helpers/diagnosis/reporter.ts')}`]);
+    const result = await runSuite(suite.lab, dir, { PLAYWRIGHT_JSON_OUTPUT_NAME: json, ...env }, ['--project', 'checks', '--grep', grep, '--reporter', `json,${join(process.cwd(), 'helpers/diagnosis/reporter.ts')}`]);
     assert.ok(result.diagnosis, result.output.slice(-3000));
     return { code: result.code, output: result.output, specs: specs((JSON.parse(readFileSync(json, 'utf8')) as { suites: JsonSuite[] }).suites), diagnosis: result.diagnosis };
   }
 
   it('retries a reset with backoff, keeps both attempts, and reports the pass as flaky', { timeout: 120_000 }, async () => {
-    lab.faults.set(['network-blip']);
+    suite.lab.faults.set(['network-blip']);
     try {
       const { code, specs: found, diagnosis } = await run('blip', { KASM_RETRIES: '2', KASM_RETRY_BACKOFF_MS: '1500' }, '@api');
       assert.equal(code, 0, 'a flaky pass does not fail the run');
@@ -72,7 +61,7 @@ describe('retries by cause', { concurrency: false }, () => {
       assert.match(finding.summary, /^passed on attempt 2 after a transient failure: .*(?:ECONNRESET|UND_ERR_SOCKET)/);
       assert.equal(diagnosis.verdict, 'healthy');
     } finally {
-      lab.faults.set([]);
+      suite.lab.faults.set([]);
     }
   });
 

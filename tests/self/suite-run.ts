@@ -1,11 +1,13 @@
 // Runs the suite (`playwright test`) against a lab the test started, the way a user would, and collects what it
-// wrote: the exit code, the output and reports/diagnosis.json.
+// wrote: the exit code, the output and reports/diagnosis.json. Also the lab a describe block's tests share.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { projectRoot } from '../../helpers/config.ts';
 import type { Diagnosis } from '../../helpers/diagnosis/finding.ts';
-import type { Lab } from '../../lab/index.ts';
+import { startLab, type Lab, type LabOptions } from '../../lab/index.ts';
 
 export interface Run {
   code: number | null;
@@ -67,4 +69,27 @@ export function filesUnder(dir: string): string[] {
     const path = join(dir, name);
     return statSync(path).isDirectory() ? filesUnder(path) : [path];
   });
+}
+
+/**
+ * For a describe block whose tests share one lab: a work folder now, the lab started before the tests, both gone
+ * after them. `lab` is read inside the tests (before that it does not exist yet).
+ */
+export function labForSuite(prefix: string, options: LabOptions = {}): { readonly lab: Lab; work: string } {
+  const work = mkdtempSync(join(tmpdir(), prefix));
+  let started: Lab | undefined;
+  before(async () => {
+    started = await startLab(options);
+  });
+  after(async () => {
+    await started?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+  return {
+    get lab() {
+      if (!started) throw new Error('the lab starts in the describe block\'s before hook: read it inside a test or hook');
+      return started;
+    },
+    work,
+  };
 }
