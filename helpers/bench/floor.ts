@@ -6,7 +6,8 @@ import { chromium } from '@playwright/test';
 import { launchOptions, resolveBrowser } from '../browser.ts';
 import { loadConfig, type KasmConfig } from '../config.ts';
 import { connectOptions } from '../fixtures/servers.ts';
-import { resolveIdentity } from '../fixtures/session.ts';
+import { destroySession, startSession } from '../fixtures/session.ts';
+import { ledgerDir, remember } from '../leftovers.ts';
 import { withKasmApi, type KasmApiClient } from '../kasm-api.ts';
 import { RfbServerStream } from '../probes/rfb.ts';
 import { SshPool } from '../probes/ssh.ts';
@@ -23,15 +24,14 @@ async function firstFrame(config: KasmConfig, api: KasmApiClient): Promise<void>
     const context = await browser.newContext({ ignoreHTTPSErrors: config.tls.insecure });
     const page = await context.newPage();
     const requested = performance.now();
-    const { userId, imageId } = await resolveIdentity(api, config);
-    const { body } = await api.call<{ kasm_id: string }>('request_kasm', { user_id: userId, image_id: imageId });
+    // The suite's own way to a running session, so both sides wait for Kasm alike.
+    let session: { kasmId: string; userId: string } | undefined;
+    const track = (kasmId: string, userId: string) => {
+      session = { kasmId, userId };
+      remember(ledgerDir(config), kasmId, userId);
+    };
     try {
-      let status: { operational_status?: string; kasm_url?: string; kasm?: object } = {};
-      for (const deadline = Date.now() + config.timeouts.sessionStart; status.operational_status !== 'running' || !status.kasm; ) {
-        if (Date.now() > deadline) throw new Error(`floor: session ${body.kasm_id} did not reach running within ${config.timeouts.sessionStart} ms`);
-        status = (await api.call<typeof status>('get_kasm_status', { user_id: userId, kasm_id: body.kasm_id })).body;
-        if (status.operational_status !== 'running') await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      const { kasmUrl } = await startSession(api, config, track);
       phases.sessionRunning = since(requested);
       const rfb = new RfbServerStream();
       const frame = new Promise<void>((resolve, reject) => {
@@ -45,13 +45,13 @@ async function firstFrame(config: KasmConfig, api: KasmApiClient): Promise<void>
         });
       });
       const opened = performance.now();
-      await page.goto(new URL(String(status.kasm_url), config.url).href);
+      await page.goto(new URL(kasmUrl, config.url).href);
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`floor: no first frame within ${config.timeouts.firstFrame} ms`)), config.timeouts.firstFrame)));
       await Promise.race([frame, late]).finally(() => clearTimeout(timer));
       phases.firstFrame = since(opened);
     } finally {
-      await api.call('destroy_kasm', { user_id: userId, kasm_id: body.kasm_id });
+      if (session) await destroySession(api, config, session);
     }
   } finally {
     await browser.close();

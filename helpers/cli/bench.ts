@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startLab, type Lab } from '../../lab/index.ts';
+import { startLab, suiteEnv, type Lab } from '../../lab/index.ts';
 import { projectRoot } from '../config.ts';
 import type { Diagnosis } from '../diagnosis/finding.ts';
 import { figure, table, type Figure, type FigureSpec, type Pair } from '../bench/figures.ts';
@@ -67,17 +67,8 @@ interface Run extends Measured {
   diagnosis: Diagnosis | undefined;
 }
 
-function environment(lab: Lab, dir: string): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    ...lab.env,
-    KASM_ENV: 'lab',
-    KASM_ALLOW_MUTATIONS: 'false',
-    KASM_REPORTS_DIR: join(dir, 'reports'),
-    KASM_OUTPUT_DIR: join(dir, 'test-results'),
-    FORCE_COLOR: '0',
-  };
-}
+/** The non-mutating suite, whatever the caller's environment says. */
+const environment = (lab: Lab, dir: string) => suiteEnv(lab, dir, { KASM_ALLOW_MUTATIONS: 'false' });
 
 async function suite(lab: Lab, label: string, args: string[], expect: { code: number; faultyHop?: string }): Promise<Run> {
   const dir = join(work, `${String(++runs).padStart(3, '0')}-${label}`);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { projectRoot } from '../../helpers/config.ts';
 import type { Diagnosis } from '../../helpers/diagnosis/finding.ts';
-import { startLab, type Lab, type LabOptions } from '../../lab/index.ts';
+import { startLab, suiteEnv, type Lab, type LabOptions } from '../../lab/index.ts';
 
 export interface Run {
   code: number | null;
@@ -24,9 +24,7 @@ export interface StartedSuite {
   finished: Promise<Run>;
 }
 
-export function suiteEnv(lab: Lab, dir: string, extraEnv: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { ...process.env, ...lab.env, KASM_ENV: 'lab', KASM_REPORTS_DIR: join(dir, 'reports'), KASM_OUTPUT_DIR: join(dir, 'test-results'), FORCE_COLOR: '0', ...extraEnv };
-}
+export { suiteEnv };
 
 export function startSuite(lab: Lab, dir: string, extraEnv: Record<string, string> = {}, args: string[] = []): StartedSuite {
   // Its own process group, so kill() reaches the workers too.
