@@ -1,6 +1,7 @@
 // One SSH server per simulated host, so the suite reaches lab hosts exactly as it reaches real ones: public-key login
 // as kasm-admin, host keys pinned through known_hosts, exec requests only. Commands run in bash with the host command
-// stand-ins (<root>/bin) first on PATH.
+// stand-ins (<root>/bin) first on PATH, except plain command lines of a stand-in, which run in this process
+// (lab/host/plain-command.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
@@ -11,6 +12,8 @@ import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { AuthContext, Connection, ParsedKey, ServerChannel } from 'ssh2';
+import { isHostCommand, main as runHostCommand } from './host/commands.ts';
+import { plainCommand, type PlainCommand } from './host/plain-command.ts';
 import { paths, readJson, writeJson, type HostState } from './state.ts';
 
 const { Server, utils } = ssh2;
@@ -24,6 +27,8 @@ export interface SshHostsHandle {
   user: string;
   /** `fingerprint` is `SHA256:...` as `ssh-keygen -lf` prints it. */
   hosts: { id: string; host: string; port: number; fingerprint: string }[];
+  /** How many commands are still running, in bash or in this process: an abandoned one must end. */
+  running(): number;
   /** Stops the servers and kills the commands still running. */
   close(): Promise<void>;
 }
@@ -65,7 +70,8 @@ function authenticate(context: AuthContext, allowed: ParsedKey): void {
 }
 
 interface Running {
-  child: ChildProcess;
+  /** SIGTERM, then SIGKILL after a grace period, or the abort of a command running in this process. */
+  kill(signal: NodeJS.Signals): void;
   exited: Promise<void>;
 }
 
@@ -80,8 +86,8 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 function stop(running: Running): Promise<void> {
-  killGroup(running.child, 'SIGTERM');
-  const hard = setTimeout(() => killGroup(running.child, 'SIGKILL'), KILL_GRACE_MS);
+  running.kill('SIGTERM');
+  const hard = setTimeout(() => running.kill('SIGKILL'), KILL_GRACE_MS);
   return running.exited.finally(() => clearTimeout(hard));
 }
 
@@ -154,11 +160,13 @@ class HostServer {
   }
 
   private exec(channel: ServerChannel, command: string, mine: Set<Running>): Running {
+    channel.on('error', () => undefined);
+    const plain = plainCommand(command);
+    if (plain && isHostCommand(plain.argv[0]!)) return this.runInProcess(channel, plain, mine);
     const child = spawn('bash', ['-c', command], { cwd: paths.host(this.options.root, this.options.host.id), env: this.environment(), detached: true, stdio: 'pipe' });
     const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
-    const running: Running = { child, exited };
+    const running: Running = { kill: (signal) => killGroup(child, signal), exited };
     this.running.add(running);
-    channel.on('error', () => undefined);
     child.stdin.on('error', () => undefined);
     child.stdout.pipe(channel, { end: false });
     child.stderr.pipe(channel.stderr, { end: false });
@@ -174,6 +182,22 @@ class HostServer {
       mine.delete(running);
       void this.finish(channel, code, signal);
     });
+    return running;
+  }
+
+  private runInProcess(channel: ServerChannel, plain: PlainCommand, mine: Set<Running>): Running {
+    const caller = new AbortController();
+    const io = { stdin: channel, stdout: channel, stderr: plain.stderrToStdout ? channel : channel.stderr, env: this.environment(), signal: caller.signal };
+    const running: Running = {
+      kill: () => caller.abort(),
+      exited: runHostCommand(plain.argv, io).then(async (code) => {
+        this.running.delete(running);
+        mine.delete(running);
+        await this.finish(channel, code, null);
+      }),
+    };
+    this.running.add(running);
+    channel.once('close', () => void stop(running));
     return running;
   }
 
@@ -204,6 +228,10 @@ class HostServer {
       const address = await tryListen('127.0.0.1');
       return { host: address.address, port: address.port };
     }
+  }
+
+  get runningCount(): number {
+    return this.running.size;
   }
 
   async close(): Promise<void> {
@@ -251,5 +279,6 @@ export async function startSshHosts(opts: { root: string; hosts: HostState[] }):
   }
   const knownHostsFile = join(sshDir, 'known_hosts');
   writeFileSync(knownHostsFile, `${knownHosts.join('\n')}\n`, { mode: 0o644 });
-  return { clientKeyFile: client.file, knownHostsFile, user: USER, hosts, close };
+  const running = () => servers.reduce((sum, server) => sum + server.runningCount, 0);
+  return { clientKeyFile: client.file, knownHostsFile, user: USER, hosts, running, close };
 }

@@ -1,7 +1,6 @@
 // The host command stand-ins behind the shims in <root>/bin: `docker`, `sudo`, `ss`, `ip`, `ufw`, `iptables` on a
 // simulated host, and `Xvnc` inside its containers. Each shim runs the bundle with the command name first.
-import { spawn } from 'node:child_process';
-import { CommandFailure, exitStatus, HostContext, loadContainer, write } from './context.ts';
+import { CommandFailure, exitStatus, HostContext, loadContainer, processIo, runChild, write, type Io } from './context.ts';
 import { docker } from './docker.ts';
 import { ip } from './ip.ts';
 import { iptables } from './iptables.ts';
@@ -40,30 +39,30 @@ function parseSudo(args: string[]): SudoRequest {
   return request;
 }
 
-/** Like sudo without a TTY and without a cached credential: the prompt goes out and nothing ever comes back. */
-function waitForPassword(): Promise<number> {
-  process.stdin.resume();
-  return new Promise<number>(() => {
-    setInterval(() => undefined, 60_000);
+/** Like sudo without a TTY and without a cached credential: the prompt goes out and nothing comes back until the caller goes. */
+function waitForPassword(io: Io): Promise<number> {
+  io.stdin.resume();
+  return new Promise<number>((resolve) => {
+    const keepAlive = setInterval(() => undefined, 60_000);
+    io.signal.addEventListener('abort', () => {
+      clearInterval(keepAlive);
+      resolve(exitStatus(null, 'SIGTERM'));
+    });
   });
 }
 
-async function sudo(args: string[]): Promise<number> {
+async function sudo(io: Io, args: string[]): Promise<number> {
   const request = parseSudo(args);
-  if (HostContext.fromEnv().faults().has('sudo-password')) {
+  if (HostContext.of(io).faults().has('sudo-password')) {
     if (request.nonInteractive) throw new CommandFailure('sudo: a password is required', 1);
-    await write(process.stderr, `[sudo] password for ${process.env.USER ?? 'kasm-admin'}: `);
-    return waitForPassword();
+    await write(io.stderr, `[sudo] password for ${io.env.USER ?? 'kasm-admin'}: `, io.signal);
+    return waitForPassword(io);
   }
   const [file = '', ...rest] = request.command;
   // Another stand-in runs in this process: a second Node start would cost the lab more than the command itself.
-  const standIn = (HOST_COMMANDS as readonly string[]).includes(file) ? COMMANDS[file] : undefined;
-  if (standIn) return standIn(rest);
-  const child = spawn(file, rest, { stdio: 'inherit' });
-  return new Promise((resolve, reject) => {
-    child.once('error', (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? reject(new CommandFailure(`sudo: ${file}: command not found`, 1)) : reject(error)));
-    child.once('close', (code, signal) => resolve(exitStatus(code, signal)));
-  });
+  const standIn = isHostCommand(file) ? COMMANDS[file] : undefined;
+  if (standIn) return standIn(io, rest);
+  return runChild(io, { file, args: rest, env: io.env, stdin: true, notFound: () => new CommandFailure(`sudo: ${file}: command not found`, 1) });
 }
 
 /** vncPrintBanner(): `"\nXvnc %s%s - built %s\n%s"` then `"Underlying X server release %d, %s\n\n"`. */
@@ -78,31 +77,36 @@ export function xvncBanner(version: string): string {
   );
 }
 
-async function xvnc(args: string[]): Promise<number> {
-  const dir = process.env.LAB_CONTAINER_DIR;
+async function xvnc(io: Io, args: string[]): Promise<number> {
+  const dir = io.env.LAB_CONTAINER_DIR;
   if (!dir) throw new CommandFailure('lab: Xvnc runs only inside a lab container (through docker exec)', 127);
   if (!args.includes('-version')) throw new CommandFailure(`lab: this Xvnc only answers -version (got: ${args.join(' ') || 'no arguments'})`, 1);
-  await write(process.stderr, xvncBanner(loadContainer(dir).state.xvncVersion ?? ''));
+  await write(io.stderr, xvncBanner(loadContainer(dir).state.xvncVersion ?? ''), io.signal);
   return 0;
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { docker, sudo, ss, ip, ufw, iptables, Xvnc: xvnc };
+const COMMANDS: Record<string, (io: Io, args: string[]) => Promise<number>> = { docker, sudo, ss, ip, ufw, iptables, Xvnc: xvnc };
 
 export const HOST_COMMANDS = ['docker', 'sudo', 'ss', 'ip', 'ufw', 'iptables'] as const;
 export const CONTAINER_COMMANDS = ['Xvnc'] as const;
 
+export const isHostCommand = (name: string): name is (typeof HOST_COMMANDS)[number] => (HOST_COMMANDS as readonly string[]).includes(name);
+
 const isBrokenPipe = (error: unknown) => (error as NodeJS.ErrnoException | undefined)?.code === 'EPIPE';
 
-export async function main(argv: string[]): Promise<number> {
+/** Runs a stand-in: `argv` is the command name and its arguments. Resolves with the exit status; never rejects. */
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   const [name = '', ...args] = argv;
   try {
     const command = COMMANDS[name];
     if (!command) throw new CommandFailure(`lab: unknown host command "${name}"`, 127);
-    return await command(args);
+    return await command(io, args);
   } catch (error) {
     if (isBrokenPipe(error)) return 0;
+    // Whoever ran it has gone: nobody reads a message, and a shell would report the signal that ended it.
+    if (io.signal.aborted) return exitStatus(null, 'SIGTERM');
     const failure = error instanceof CommandFailure ? error : new CommandFailure(`lab: ${name} failed: ${error instanceof Error ? error.message : String(error)}`, 1);
-    await write(process.stderr, `${failure.message}\n`).catch(() => undefined);
+    await write(io.stderr, `${failure.message}\n`, io.signal).catch(() => undefined);
     return failure.exitCode;
   }
 }

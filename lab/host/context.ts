@@ -1,11 +1,12 @@
 // What a host command knows: which lab and host it runs on (from the SSH session's environment) and that host's
 // state as the lab's servers last wrote it.
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
-import type { Writable } from 'node:stream';
+import type { Readable, Transform, Writable } from 'node:stream';
 import { paths, readJson, type ContainerState, type HostState } from '../state.ts';
 import type { StoredContainer } from './docker-format.ts';
 
@@ -20,6 +21,24 @@ export class CommandFailure extends Error {
   }
 }
 
+/**
+ * Where a command reads and writes and what it sees of its environment: the process's own when a shim starts it
+ * (bash on an SSH exec with pipes or expansions, `docker exec` in a container), an SSH channel's when the lab runs a
+ * plain command line in its own process (lab/host/plain-command.ts).
+ */
+export interface Io {
+  stdin: Readable;
+  stdout: Writable;
+  stderr: Writable;
+  env: NodeJS.ProcessEnv;
+  /** Aborted when whoever ran the command has gone: nothing the command waits for may outlive it. */
+  signal: AbortSignal;
+}
+
+export function processIo(): Io {
+  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, signal: new AbortController().signal };
+}
+
 export interface Container {
   state: StoredContainer;
   dir: string;
@@ -32,14 +51,15 @@ export class HostContext {
   constructor(
     readonly root: string,
     readonly hostId: string,
+    readonly io: Io,
     readonly now = new Date(),
   ) {}
 
-  static fromEnv(env: NodeJS.ProcessEnv = process.env): HostContext {
-    const root = env.LAB_ROOT;
-    const hostId = env.LAB_HOST_ID;
+  static of(io: Io): HostContext {
+    const root = io.env.LAB_ROOT;
+    const hostId = io.env.LAB_HOST_ID;
     if (!root || !hostId) throw new CommandFailure('lab: LAB_ROOT and LAB_HOST_ID are not set; run this command through the lab SSH hosts', 2);
-    return new HostContext(root, hostId);
+    return new HostContext(root, hostId, io);
   }
 
   host(): HostState {
@@ -98,9 +118,55 @@ export function loadContainer(dir: string): Container {
   return { state, dir, fullId: fullId(state), changedAt: statSync(file).mtime };
 }
 
-/** Writes with backpressure: large outputs (docker logs of a big file) wait for the reader instead of buffering. */
-export async function write(stream: Writable, data: string | Buffer): Promise<void> {
-  if (!stream.write(data)) await once(stream, 'drain');
+/**
+ * Writes with backpressure: large outputs (docker logs of a big file) wait for the reader instead of buffering, and
+ * stop waiting (AbortError) when the reader has gone.
+ */
+export async function write(stream: Writable, data: string | Buffer, signal?: AbortSignal): Promise<void> {
+  signal?.throwIfAborted();
+  if (!stream.write(data)) await once(stream, 'drain', signal ? { signal } : {});
+}
+
+export interface ChildPlan {
+  file: string;
+  args: string[];
+  cwd?: string;
+  env: NodeJS.ProcessEnv;
+  /** Whether the program reads the command's stdin (`docker exec -i`, sudo); otherwise it gets none. */
+  stdin: boolean;
+  /** The failure to report when the program does not exist. */
+  notFound: () => CommandFailure;
+}
+
+/**
+ * Runs a program for a command and waits for it. Its output reaches the command's own: inherited when that is this
+ * process's, piped to the SSH channel otherwise, or through `terminal` (a TTY's translation, stdout and stderr
+ * joined). It is killed when the caller goes.
+ */
+export async function runChild(io: Io, plan: ChildPlan, terminal?: Transform): Promise<number> {
+  const inherit = io.stdout === process.stdout && io.stderr === process.stderr && !terminal;
+  const input = plan.stdin ? (io.stdin === process.stdin ? 'inherit' : 'pipe') : 'ignore';
+  const child = spawn(plan.file, plan.args, { cwd: plan.cwd, env: plan.env, signal: io.signal, stdio: [input, inherit ? 'inherit' : 'pipe', inherit ? 'inherit' : 'pipe'] });
+  if (child.stdin) {
+    child.stdin.on('error', () => undefined);
+    io.stdin.pipe(child.stdin);
+  }
+  child.stdout?.pipe(terminal ?? io.stdout, { end: false });
+  child.stderr?.pipe(terminal ?? io.stderr, { end: false });
+  terminal?.pipe(io.stdout, { end: false });
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') reject(plan.notFound());
+      else if (error.name !== 'AbortError') reject(error);
+    });
+    child.once('close', (...status) => resolve(status));
+  });
+  if (child.stdin) io.stdin.unpipe(child.stdin);
+  if (terminal) {
+    terminal.end();
+    await once(terminal, 'end');
+  }
+  return exitStatus(code, signal);
 }
 
 /** A child's end as a shell reports it: its exit code, or 128 + the number of the signal that killed it. */

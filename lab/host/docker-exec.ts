@@ -1,12 +1,11 @@
 // `docker exec` without an engine: the command runs on this machine with the container's environment, in its folder
 // (<container>/root stands for /), and fails the way docker and runc fail.
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { paths } from '../state.ts';
-import { CommandFailure, exitStatus, type Container, type HostContext } from './context.ts';
+import { CommandFailure, runChild, type Container, type HostContext, type Io } from './context.ts';
 import { dockerUsageError } from './docker-format.ts';
 import { flagOn, flagValue, flagValues, parseFlags, type FlagSpec } from './flags.ts';
 
@@ -65,7 +64,7 @@ function execEnvironment(context: HostContext, container: Container, extra: stri
   for (const entry of extra) {
     const [key = '', value] = entry.split(/=(.*)/s, 2);
     if (value !== undefined) env[key] = value;
-    else if (process.env[key] !== undefined) env[key] = process.env[key]!;
+    else if (context.io.env[key] !== undefined) env[key] = context.io.env[key]!;
   }
   return {
     ...env,
@@ -106,30 +105,13 @@ function ttyOutput(): Transform {
   });
 }
 
-async function runExec(plan: ExecPlan, options: { interactive: boolean; tty: boolean; detach: boolean }): Promise<number> {
+async function runExec(io: Io, plan: ExecPlan, options: { interactive: boolean; tty: boolean; detach: boolean }): Promise<number> {
   if (options.detach) {
     spawn(plan.file, plan.args, { cwd: plan.cwd, env: plan.env, stdio: 'ignore', detached: true }).unref();
     return 0;
   }
-  const stdin = options.interactive ? 'inherit' : 'ignore';
-  const child = spawn(plan.file, plan.args, { cwd: plan.cwd, env: plan.env, stdio: [stdin, options.tty ? 'pipe' : 'inherit', options.tty ? 'pipe' : 'inherit'] });
-  const terminal = options.tty ? ttyOutput() : undefined;
-  if (terminal) {
-    child.stdout?.pipe(terminal, { end: false });
-    child.stderr?.pipe(terminal, { end: false });
-    terminal.pipe(process.stdout, { end: false });
-  }
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
-    child.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'ENOENT' ? ociFailure(`exec: "${plan.file}": executable file not found in $PATH`, 127) : error),
-    );
-    child.once('close', (...status) => resolve(status));
-  });
-  if (terminal) {
-    terminal.end();
-    await once(terminal, 'end');
-  }
-  return exitStatus(code, signal);
+  const notFound = () => ociFailure(`exec: "${plan.file}": executable file not found in $PATH`, 127);
+  return runChild(io, { ...plan, stdin: options.interactive, notFound }, options.tty ? ttyOutput() : undefined);
 }
 
 export async function exec(context: HostContext, args: string[]): Promise<number> {
@@ -140,8 +122,8 @@ export async function exec(context: HostContext, args: string[]): Promise<number
   const container = context.requireContainer(parsed.positionals[0]!);
   const options = { interactive: flagOn(parsed, 'interactive'), tty: flagOn(parsed, 'tty'), detach: flagOn(parsed, 'detach') };
   // Docker inspects before checking the terminal, so "No such container" wins over the TTY error, which wins over "not running".
-  if (options.tty && options.interactive && !options.detach && !process.stdin.isTTY) throw new CommandFailure('the input device is not a TTY');
+  if (options.tty && options.interactive && !options.detach && !(context.io.stdin as { isTTY?: boolean }).isTTY) throw new CommandFailure('the input device is not a TTY');
   const stopped = notRunning(container);
   if (stopped) throw stopped;
-  return runExec(planExec(context, container, parsed), options);
+  return runExec(context.io, planExec(context, container, parsed), options);
 }

@@ -110,12 +110,12 @@ export async function inspect(context: HostContext, args: string[]): Promise<num
     const template = compileTemplate(format, {
       missingField: (expression, key, column) => `template parsing error: template: :1:${column}: executing "" at <${expression}>: map has no entry for key "${key}"`,
     });
-    await write(process.stdout, objects.map((object) => `${template.render(object)}\n`).join(''));
+    await write(context.io.stdout, objects.map((object) => `${template.render(object)}\n`).join(''), context.io.signal);
   } else {
-    await write(process.stdout, `${goJson(objects, '    ')}\n`);
+    await write(context.io.stdout, `${goJson(objects, '    ')}\n`, context.io.signal);
   }
   const missing = found.filter(({ container }) => !container);
   if (missing.length === 0) return 0;
-  await write(process.stderr, missing.map(({ name }) => `Error: No such object: ${name}\n`).join(''));
+  await write(context.io.stderr, missing.map(({ name }) => `Error: No such object: ${name}\n`).join(''), context.io.signal);
   return 1;
 }

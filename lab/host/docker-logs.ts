@@ -43,6 +43,6 @@ export async function logs(context: HostContext, args: string[]): Promise<number
     timestamps: flagOn(parsed, 'timestamps'),
   };
   const file = join(container.dir, 'log');
-  if (existsSync(file)) await streamLog(file, query, process.stdout);
+  if (existsSync(file)) await streamLog(file, query, context.io.stdout, context.io.signal);
   return 0;
 }

@@ -112,6 +112,6 @@ export async function ps(context: HostContext, args: string[]): Promise<number> 
   if (last >= 0) containers = containers.slice(0, last);
   const trunc = !flagOn(parsed, 'no-trunc');
   const records = containers.map((c) => psRecord(c, context.now, trunc));
-  await write(process.stdout, renderPs(psFormat(parsed), records));
+  await write(context.io.stdout, renderPs(psFormat(parsed), records), context.io.signal);
   return 0;
 }

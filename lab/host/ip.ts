@@ -2,7 +2,7 @@
 // interface the troubleshooting guide tells you to find and curl.
 import { createHash } from 'node:crypto';
 import type { HostState } from '../state.ts';
-import { CommandFailure, HostContext, write } from './context.ts';
+import { CommandFailure, HostContext, write, type Io } from './context.ts';
 
 interface Address {
   family: 'inet' | 'inet6';
@@ -166,7 +166,7 @@ function briefListing(shown: Link[], family: Address['family'] | undefined): str
 
 const ADDR_OBJECTS = new Set(['a', 'ad', 'add', 'addr', 'addre', 'addres', 'address']);
 
-export async function ip(args: string[]): Promise<number> {
+export async function ip(io: Io, args: string[]): Promise<number> {
   let family: Address['family'] | undefined;
   let style: 'full' | 'oneline' | 'brief' = 'full';
   let i = 0;
@@ -181,10 +181,10 @@ export async function ip(args: string[]): Promise<number> {
   const object = args[i] ?? '';
   if (!ADDR_OBJECTS.has(object)) throw new CommandFailure(`Object "${object}" is unknown, try "ip help".`, 255);
   const rest = args.slice(i + 1).filter((word) => !['show', 'list', 'lst', 'sh', 's', 'dev'].includes(word));
-  const all = links(HostContext.fromEnv().host());
+  const all = links(HostContext.of(io).host());
   const shown = rest.length ? all.filter((link) => rest.includes(link.name)) : all;
   if (rest.length && shown.length === 0) throw new CommandFailure(`Device "${rest[0]}" does not exist.`, 1);
   const render = style === 'oneline' ? oneLineListing : style === 'brief' ? briefListing : fullListing;
-  await write(process.stdout, render(shown, family));
+  await write(io.stdout, render(shown, family), io.signal);
   return 0;
 }

@@ -1,7 +1,7 @@
 // `iptables -S` / `-L` for a simulated host: docker's filter chains plus a DROP per port the lab's firewall model
 // blocks. It reports; the lab enforces nothing through it. Layout as iptables' print_firewall().
 import type { HostState } from '../state.ts';
-import { CommandFailure, containerAddresses, HostContext, write } from './context.ts';
+import { CommandFailure, containerAddresses, HostContext, write, type Io } from './context.ts';
 import { parsePorts } from './docker-format.ts';
 import { bridgeName } from './ip.ts';
 
@@ -159,10 +159,10 @@ function parseIptables(args: string[]): IptablesCommand {
   return command;
 }
 
-export async function iptables(args: string[]): Promise<number> {
+export async function iptables(io: Io, args: string[]): Promise<number> {
   const command = parseIptables(args);
   if (command.table !== 'filter') throw new CommandFailure(`lab: only the filter table is simulated (asked for "${command.table}")`, 2);
-  const context = HostContext.fromEnv();
+  const context = HostContext.of(io);
   const rules = filterRules(context, context.host());
   const chains = command.chain ? CHAINS.filter((c) => c.name === command.chain) : CHAINS;
   if (chains.length === 0) throw new CommandFailure('iptables: No chain/target/match by that name.', 1);
@@ -175,6 +175,6 @@ export async function iptables(args: string[]): Promise<number> {
           .map((line) => `${line}\n`)
           .join('')
       : chains.map((c) => listChain(c, rules.filter((r) => r.chain === c.name), rules, command.options)).join('\n');
-  await write(process.stdout, text);
+  await write(io.stdout, text, io.signal);
   return 0;
 }

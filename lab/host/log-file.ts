@@ -231,16 +231,16 @@ class LineFilter {
 }
 
 /** Streams the selected part of a log file to `out`. */
-export async function streamLog(file: string, query: LogQuery, out: Writable): Promise<void> {
+export async function streamLog(file: string, query: LogQuery, out: Writable, signal?: AbortSignal): Promise<void> {
   // With --tail, docker applies --since to the tail's lines (LineFilter); without it, it scans for --since.
   const start = query.tail !== undefined ? await tailOffset(file, query.tail) : query.since !== undefined ? await sinceOffset(file, query.since) : 0;
   const filter = new LineFilter(query);
   const source = createReadStream(file, { start, highWaterMark: 256 * 1024 });
   for await (const chunk of source) {
     const selected = filter.push(chunk as Buffer);
-    if (selected.length) await write(out, selected);
+    if (selected.length) await write(out, selected, signal);
     if (filter.done) break;
   }
   const last = filter.finish();
-  if (last.length) await write(out, last);
+  if (last.length) await write(out, last, signal);
 }

@@ -1,7 +1,7 @@
 // `ss` for a simulated host, laid out as iproute2 lays it out. kasm_proxy's port listens only while the lab says the
 // proxy accepts connections (HostState.proxyListening).
 import type { HostState } from '../state.ts';
-import { CommandFailure, HostContext, write } from './context.ts';
+import { CommandFailure, HostContext, write, type Io } from './context.ts';
 
 interface Socket {
   netid: 'tcp' | 'udp';
@@ -123,9 +123,9 @@ function ssOptions(args: string[]): SsOptions {
   return options;
 }
 
-export async function ss(args: string[]): Promise<number> {
+export async function ss(io: Io, args: string[]): Promise<number> {
   const options = ssOptions(args);
-  const host = HostContext.fromEnv().host();
+  const host = HostContext.of(io).host();
   const shown = sockets(host)
     .filter((s) => (s.netid === 'tcp' ? options.tcp : options.udp))
     .filter((s) => options.family === undefined || s.v6 === (options.family === 'v6'))
@@ -138,6 +138,6 @@ export async function ss(args: string[]): Promise<number> {
   });
   const all = options.header ? [SS_COLUMNS.map((c) => c.header), ...rows] : rows;
   const keep = (_: unknown, i: number) => showNetid || i > 0;
-  await write(process.stdout, renderColumns(SS_COLUMNS.filter(keep), all.map((row) => row.filter(keep))));
+  await write(io.stdout, renderColumns(SS_COLUMNS.filter(keep), all.map((row) => row.filter(keep))), io.signal);
   return 0;
 }

@@ -1,7 +1,7 @@
 // `ufw status` for a simulated host, from the lab's firewall model (HostState.firewall), in the layout of ufw's
 // backend get_status(). The suite only reads the firewall, so changing it is not simulated.
 import type { HostState } from '../state.ts';
-import { CommandFailure, HostContext, write } from './context.ts';
+import { CommandFailure, HostContext, write, type Io } from './context.ts';
 
 interface UfwRule {
   to: string;
@@ -26,13 +26,13 @@ function ufwTable(rules: UfwRule[], mode: 'plain' | 'verbose' | 'numbered'): str
   return `\n\n${header('To', 'Action', 'From')}${header('--', '------', '----')}${rows.join('')}`;
 }
 
-export async function ufw(args: string[]): Promise<number> {
+export async function ufw(io: Io, args: string[]): Promise<number> {
   const [command, detail] = args;
   if (command !== 'status') throw new CommandFailure(`lab: only "ufw status [verbose|numbered]" is simulated (the suite never changes the firewall)`, 2);
   if (detail !== undefined && detail !== 'verbose' && detail !== 'numbered') throw new CommandFailure(`ERROR: Invalid syntax`, 1);
-  const host = HostContext.fromEnv().host();
+  const host = HostContext.of(io).host();
   if (host.firewall.ufw === 'inactive') {
-    await write(process.stdout, 'Status: inactive\n');
+    await write(io.stdout, 'Status: inactive\n', io.signal);
     return 0;
   }
   const table = ufwTable(ufwRules(host), detail ?? 'plain');
@@ -40,6 +40,6 @@ export async function ufw(args: string[]): Promise<number> {
     detail === 'verbose'
       ? `Status: active\nLogging: on (low)\nDefault: deny (incoming), allow (outgoing), deny (routed)\nNew profiles: skip${table}`
       : `Status: active${table}`;
-  await write(process.stdout, `${text}\n`);
+  await write(io.stdout, `${text}\n`, io.signal);
   return 0;
 }

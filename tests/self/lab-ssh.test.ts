@@ -13,6 +13,7 @@ import ssh2 from 'ssh2';
 import { installHostCommands } from '../../lab/host/install.ts';
 import { humanDuration } from '../../lab/host/docker-format.ts';
 import { lineStamp, parseTimeValue, sinceOffset, tailOffset } from '../../lab/host/log-file.ts';
+import { plainCommand } from '../../lab/host/plain-command.ts';
 import { startSshHosts, type SshHostsHandle } from '../../lab/ssh.ts';
 import { connect, knownHostKey, run, waitFor } from './lab-ssh-client.ts';
 import { createContainer, dockerTimestamp, paths, readJson, writeJson, type ContainerState, type HostState } from '../../lab/state.ts';
@@ -313,6 +314,36 @@ describe('lab SSH hosts', () => {
     });
   });
 
+  describe('plain command lines in the lab process', () => {
+    // `exec <line>` is not plain (exec is a bash builtin), so bash runs the same stand-in from its shim: the reference.
+    const lines: Array<[string, () => ssh2.Client]> = [
+      ["sudo -n docker ps -a --format '{{.Names}} {{.Image}}'", () => web],
+      [`sudo -n docker logs --since '${stamps.second.toISOString()}' --tail 5 'kasm_api' 2>&1`, () => web],
+      ['docker logs no_such_container', () => web],
+      ['docker logs no_such_container 2>&1', () => web],
+      ['docker frobnicate', () => web],
+      [`docker inspect --format '{{json .Config.Env}}' ${SESSION}`, () => agentClient],
+      [`docker exec ${SESSION} sh -c 'tail -c 40 -- "$HOME/$1"' sh '.vnc/${SESSION_HOSTNAME}:1.log'`, () => agentClient],
+      [`sudo -n docker exec ${SESSION} Xvnc -version 2>&1`, () => agentClient],
+      ['ss -ltn', () => web],
+      ['ip -o addr', () => web],
+      ['sudo -n ufw status verbose', () => web],
+      ['iptables -S', () => web],
+    ];
+    for (const [line, client] of lines) {
+      it(`answers ${line} exactly as bash and the stand-in's own process do`, async () => {
+        const plain = await run(client(), line);
+        assert.deepEqual(plain, await run(client(), `exec ${line}`));
+        assert.notEqual(plain.stdout + plain.stderr, '', 'a comparison of two empty answers proves nothing');
+      });
+    }
+
+    it('leaves every line a shell would do more with to bash', async () => {
+      assert.equal((await run(web, "docker ps -a --format '{{.Names}}' | sort | head -1")).stdout, 'kasm_api\n');
+      assert.equal((await run(web, 'FOO=bar; echo "$FOO"; docker --version')).stdout, 'bar\nDocker version 24.0.7, build afdd53b\n');
+    });
+  });
+
   describe('sudo', () => {
     it('with the sudo-password fault, sudo -n fails fast and sudo waits for a password', async () => {
       writeJson(paths.faults(root), ['sudo-password']);
@@ -320,13 +351,37 @@ describe('lab SSH hosts', () => {
         const started = Date.now();
         assert.deepEqual(await run(web, 'sudo -n docker ps'), { code: 1, signal: undefined, stdout: '', stderr: 'sudo: a password is required\n' });
         assert.ok(Date.now() - started < 3000);
-        const waiting = await run(web, 'sudo docker ps', 1500);
-        assert.deepEqual(waiting, { code: null, signal: undefined, stdout: '', stderr: '[sudo] password for kasm-admin: ' });
-        await waitFor('the abandoned sudo to be killed', () => !processArgs().some((args) => args.includes(`${root}/bin/lab-host.mjs sudo`)));
+        const prompt = { code: null, signal: undefined, stdout: '', stderr: '[sudo] password for kasm-admin: ' };
+        // A plain line runs in the lab's process; the channel's close must end it all the same.
+        assert.deepEqual(await run(web, 'sudo docker ps', 1500), prompt);
+        await waitFor('the abandoned in-process sudo to end', () => ssh.running() === 0);
+        // Through bash, sudo is a process of its own, killed with its process group.
+        assert.deepEqual(await run(web, 'exec sudo docker ps', 1500), prompt);
+        await waitFor('the abandoned sudo to be killed', () => ssh.running() === 0 && !processArgs().some((args) => args.includes(`${root}/bin/lab-host.mjs sudo`)));
       } finally {
         writeJson(paths.faults(root), []);
       }
     });
+  });
+});
+
+describe('which SSH command lines run without a shell', () => {
+  it('splits plain and quoted words as bash does, and takes a trailing 2>&1', () => {
+    assert.deepEqual(plainCommand("sudo -n docker ps -a --no-trunc --format '{{json .}}'"), { argv: ['sudo', '-n', 'docker', 'ps', '-a', '--no-trunc', '--format', '{{json .}}'], stderrToStdout: false });
+    assert.deepEqual(plainCommand("docker logs --since '2026-11-25T02:00:00.000Z' --tail 20000 'kasm_api' 2>&1"), {
+      argv: ['docker', 'logs', '--since', '2026-11-25T02:00:00.000Z', '--tail', '20000', 'kasm_api'],
+      stderrToStdout: true,
+    });
+    assert.deepEqual(plainCommand(`docker exec 'x' sh -c 'tail -c 5 -- "$HOME/$1"' sh '.vnc/a:1.log'`)?.argv, ['docker', 'exec', 'x', 'sh', '-c', 'tail -c 5 -- "$HOME/$1"', 'sh', '.vnc/a:1.log']);
+    assert.deepEqual(plainCommand(`  ss\t-ltn  "a b"'c'd ''`)?.argv, ['ss', '-ltn', 'a bcd', '']);
+    // An assignment is a word too; the SSH server runs only lines whose first word names a stand-in.
+    assert.deepEqual(plainCommand('FOO=1 docker ps')?.argv, ['FOO=1', 'docker', 'ps']);
+  });
+
+  it('refuses whatever bash would expand, pipe, redirect, glob or take as a comment', () => {
+    for (const line of ['', '   ', 'docker ps | sort', 'docker ps; id', 'docker ps && id', 'docker ps &', 'docker logs $NAME', 'docker logs "$NAME"', 'docker logs "`id`"', 'docker logs "a\\b"', 'docker ps > out', 'docker ps 2>/dev/null', 'docker ps 2>&1 | cat', 'docker ps *', 'docker ps ~', 'docker ps # c', "docker 'unterminated", 'docker ps\nid', 'docker ps {a,b}', 'docker ps (x)', 'docker ps a\\ b']) {
+      assert.equal(plainCommand(line), undefined, line);
+    }
   });
 });
 
