@@ -2,17 +2,18 @@
 // as kasm-admin, host keys pinned through known_hosts, exec requests only. Commands run in bash with the host command
 // stand-ins (<root>/bin) first on PATH, except plain command lines of a stand-in, which run in this process
 // (lab/host/plain-command.ts).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { constants } from 'node:os';
 import { join } from 'node:path';
-import type { Writable } from 'node:stream';
+import { PassThrough, type Writable } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { AuthContext, Connection, ParsedKey, ServerChannel } from 'ssh2';
 import { isHostCommand, main as runHostCommand } from './host/commands.ts';
+import { killGroup, type Io } from './host/context.ts';
 import { plainCommand, type PlainCommand } from './host/plain-command.ts';
 import { paths, readJson, writeJson, type HostState } from './state.ts';
 
@@ -29,6 +30,8 @@ export interface SshHostsHandle {
   hosts: { id: string; host: string; port: number; fingerprint: string }[];
   /** How many commands are still running, in bash or in this process: an abandoned one must end. */
   running(): number;
+  /** How many exec requests ran in this process (plain stand-in lines) and how many in bash. */
+  ran(): { inProcess: number; bash: number };
   /** Stops the servers and kills the commands still running. */
   close(): Promise<void>;
 }
@@ -70,19 +73,12 @@ function authenticate(context: AuthContext, allowed: ParsedKey): void {
 }
 
 interface Running {
-  /** SIGTERM, then SIGKILL after a grace period, or the abort of a command running in this process. */
+  /**
+   * bash: signals its process group, so its children (docker logs, sudo, ...) go with it. In this process: aborts
+   * the command, whose own programs runChild kills the same way.
+   */
   kill(signal: NodeJS.Signals): void;
   exited: Promise<void>;
-}
-
-/** Signals the whole process group: the shell's children (docker logs, sudo, ...) must go with it. */
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    child.kill(signal);
-  }
 }
 
 function stop(running: Running): Promise<void> {
@@ -115,6 +111,8 @@ class HostServer {
   readonly server: InstanceType<typeof Server>;
   private readonly connections = new Set<Connection>();
   private readonly running = new Set<Running>();
+  /** How the exec requests ran: plain stand-in lines in this process, the rest in bash. */
+  readonly ran = { inProcess: 0, bash: 0 };
 
   constructor(private readonly options: HostServerOptions) {
     this.server = new Server({ hostKeys: [options.hostKey] }, (client) => this.accept(client));
@@ -161,8 +159,13 @@ class HostServer {
 
   private exec(channel: ServerChannel, command: string, mine: Set<Running>): Running {
     channel.on('error', () => undefined);
+    channel.stderr.on('error', () => undefined);
     const plain = plainCommand(command);
-    if (plain && isHostCommand(plain.argv[0]!)) return this.runInProcess(channel, plain, mine);
+    if (plain && isHostCommand(plain.argv[0]!)) {
+      this.ran.inProcess++;
+      return this.runInProcess(channel, plain, mine);
+    }
+    this.ran.bash++;
     const child = spawn('bash', ['-c', command], { cwd: paths.host(this.options.root, this.options.host.id), env: this.environment(), detached: true, stdio: 'pipe' });
     const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
     const running: Running = { kill: (signal) => killGroup(child, signal), exited };
@@ -187,13 +190,18 @@ class HostServer {
 
   private runInProcess(channel: ServerChannel, plain: PlainCommand, mine: Set<Running>): Running {
     const caller = new AbortController();
-    const io = { stdin: channel, stdout: channel, stderr: plain.stderrToStdout ? channel : channel.stderr, env: this.environment(), signal: caller.signal };
+    // The channel is read as bash's pipe reads it, whether or not the command wants stdin: ssh2 reports the channel
+    // closed only once its input has been consumed.
+    const stdin = new PassThrough();
+    channel.pipe(stdin);
+    const cwd = paths.host(this.options.root, this.options.host.id);
+    const io: Io = { stdin, stdout: channel, stderr: plain.stderrToStdout ? channel : channel.stderr, env: { ...this.environment(), PWD: cwd }, cwd, signal: caller.signal, hosted: true };
     const running: Running = {
       kill: () => caller.abort(),
-      exited: runHostCommand(plain.argv, io).then(async (code) => {
+      exited: runHostCommand(plain.argv, io).then((code) => {
         this.running.delete(running);
         mine.delete(running);
-        await this.finish(channel, code, null);
+        void this.finish(channel, code, null);
       }),
     };
     this.running.add(running);
@@ -280,5 +288,6 @@ export async function startSshHosts(opts: { root: string; hosts: HostState[] }):
   const knownHostsFile = join(sshDir, 'known_hosts');
   writeFileSync(knownHostsFile, `${knownHosts.join('\n')}\n`, { mode: 0o644 });
   const running = () => servers.reduce((sum, server) => sum + server.runningCount, 0);
-  return { clientKeyFile: client.file, knownHostsFile, user: USER, hosts, running, close };
+  const ran = () => ({ inProcess: servers.reduce((sum, s) => sum + s.ran.inProcess, 0), bash: servers.reduce((sum, s) => sum + s.ran.bash, 0) });
+  return { clientKeyFile: client.file, knownHostsFile, user: USER, hosts, running, ran, close };
 }

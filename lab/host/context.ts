@@ -1,11 +1,11 @@
 // What a host command knows: which lab and host it runs on (from the SSH session's environment) and that host's
 // state as the lab's servers last wrote it.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import type { Readable, Transform, Writable } from 'node:stream';
 import { paths, readJson, type ContainerState, type HostState } from '../state.ts';
 import type { StoredContainer } from './docker-format.ts';
@@ -31,12 +31,19 @@ export interface Io {
   stdout: Writable;
   stderr: Writable;
   env: NodeJS.ProcessEnv;
+  /** The working directory bash would have given the command: the host's folder. */
+  cwd: string;
   /** Aborted when whoever ran the command has gone: nothing the command waits for may outlive it. */
   signal: AbortSignal;
+  /**
+   * The command runs inside the lab's process rather than a process of its own, so a program it starts gets a
+   * process group of its own, which an abort kills as the lab kills bash's group (SIGTERM, then SIGKILL).
+   */
+  hosted: boolean;
 }
 
 export function processIo(): Io {
-  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, signal: new AbortController().signal };
+  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), signal: new AbortController().signal, hosted: false };
 }
 
 export interface Container {
@@ -138,15 +145,44 @@ export interface ChildPlan {
   notFound: () => CommandFailure;
 }
 
+const KILL_GRACE_MS = 1000;
+
+/** Signals a process group (its leader may have gone while its children live on); a group that is gone is left be. */
+export function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // ESRCH: nothing left in the group.
+  }
+}
+
+/** Whether `file` names a program bash would find: a path as given, or a name on PATH. */
+function findable(file: string, searchPath: string, cwd: string): boolean {
+  const isFile = (path: string) => existsSync(path) && statSync(path).isFile();
+  if (file.includes('/')) return isFile(resolve(cwd, file));
+  return searchPath.split(delimiter).some((dir) => dir !== '' && isFile(join(dir, file)));
+}
+
 /**
  * Runs a program for a command and waits for it. Its output reaches the command's own: inherited when that is this
- * process's, piped to the SSH channel otherwise, or through `terminal` (a TTY's translation, stdout and stderr
- * joined). It is killed when the caller goes.
+ * process's, piped to the SSH channel when the command is hosted, or through `terminal` (a TTY's translation,
+ * stdout and stderr joined). A hosted command's program is killed with its process group when the caller goes.
  */
 export async function runChild(io: Io, plan: ChildPlan, terminal?: Transform): Promise<number> {
-  const inherit = io.stdout === process.stdout && io.stderr === process.stderr && !terminal;
-  const input = plan.stdin ? (io.stdin === process.stdin ? 'inherit' : 'pipe') : 'ignore';
-  const child = spawn(plan.file, plan.args, { cwd: plan.cwd, env: plan.env, signal: io.signal, stdio: [input, inherit ? 'inherit' : 'pipe', inherit ? 'inherit' : 'pipe'] });
+  io.signal.throwIfAborted();
+  const cwd = plan.cwd ?? io.cwd;
+  const inherit = !io.hosted && !terminal;
+  // bash's 2>&1 hands the program one descriptor for both streams; two pipes read apart would reorder them.
+  const joined = io.hosted && !terminal && io.stdout === io.stderr;
+  if (joined && !findable(plan.file, plan.env.PATH ?? '', cwd)) throw plan.notFound();
+  const [file, args] = joined ? ['/bin/sh', ['-c', 'exec "$0" "$@" 2>&1', plan.file, ...plan.args]] : [plan.file, plan.args];
+  const input = !plan.stdin ? 'ignore' : inherit ? 'inherit' : 'pipe';
+  const child = spawn(file, args, { cwd, env: plan.env, detached: io.hosted, stdio: [input, inherit ? 'inherit' : 'pipe', inherit ? 'inherit' : 'pipe'] });
+  const status = new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+    child.once('error', (error: NodeJS.ErrnoException) => reject(error.code === 'ENOENT' ? plan.notFound() : error));
+    child.once('close', (...ended) => resolve(ended));
+  });
   if (child.stdin) {
     child.stdin.on('error', () => undefined);
     io.stdin.pipe(child.stdin);
@@ -154,19 +190,26 @@ export async function runChild(io: Io, plan: ChildPlan, terminal?: Transform): P
   child.stdout?.pipe(terminal ?? io.stdout, { end: false });
   child.stderr?.pipe(terminal ?? io.stderr, { end: false });
   terminal?.pipe(io.stdout, { end: false });
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
-    child.once('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') reject(plan.notFound());
-      else if (error.name !== 'AbortError') reject(error);
-    });
-    child.once('close', (...status) => resolve(status));
-  });
-  if (child.stdin) io.stdin.unpipe(child.stdin);
-  if (terminal) {
-    terminal.end();
-    await once(terminal, 'end');
+  const abandon = () => {
+    killGroup(child, 'SIGTERM');
+    setTimeout(() => killGroup(child, 'SIGKILL'), KILL_GRACE_MS).unref();
+    // Nobody reads any more: without its pipes, a child still holding them cannot keep this waiting.
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+    terminal?.destroy();
+  };
+  io.signal.addEventListener('abort', abandon, { once: true });
+  try {
+    const [code, signal] = await status;
+    if (terminal && !io.signal.aborted) {
+      terminal.end();
+      await once(terminal, 'end', { signal: io.signal }).catch(() => undefined);
+    }
+    return exitStatus(code, signal);
+  } finally {
+    io.signal.removeEventListener('abort', abandon);
+    if (child.stdin) io.stdin.unpipe(child.stdin);
   }
-  return exitStatus(code, signal);
 }
 
 /** A child's end as a shell reports it: its exit code, or 128 + the number of the signal that killed it. */

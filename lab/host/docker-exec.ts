@@ -107,7 +107,13 @@ function ttyOutput(): Transform {
 
 async function runExec(io: Io, plan: ExecPlan, options: { interactive: boolean; tty: boolean; detach: boolean }): Promise<number> {
   if (options.detach) {
-    spawn(plan.file, plan.args, { cwd: plan.cwd, env: plan.env, stdio: 'ignore', detached: true }).unref();
+    const child = spawn(plan.file, plan.args, { cwd: plan.cwd, env: plan.env, stdio: 'ignore', detached: true });
+    // docker reports a program that could not start even with -d; an unheard 'error' would take the lab down.
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', (error: NodeJS.ErrnoException) => reject(ociFailure(`exec: "${plan.file}": ${error.code === 'EACCES' ? 'permission denied' : error.message}`, 126)));
+    });
+    child.unref();
     return 0;
   }
   const notFound = () => ociFailure(`exec: "${plan.file}": executable file not found in $PATH`, 127);

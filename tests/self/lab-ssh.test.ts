@@ -329,18 +329,49 @@ describe('lab SSH hosts', () => {
       ['ip -o addr', () => web],
       ['sudo -n ufw status verbose', () => web],
       ['iptables -S', () => web],
+      // Programs the stand-ins start: in the host's folder, with both streams in one descriptor under 2>&1.
+      ['sudo -n pwd', () => web],
+      ['sudo -n no_such_program', () => web],
+      ['sudo -n no_such_program 2>&1', () => web],
+      [`docker exec ${SESSION} sh -c 'i=0; while [ $i -lt 200 ]; do echo out$i; echo err$i >&2; i=$((i+1)); done' 2>&1`, () => agentClient],
+      [`docker exec -t ${SESSION} sh -c 'echo out; echo err >&2; exit 3'`, () => agentClient],
     ];
     for (const [line, client] of lines) {
       it(`answers ${line} exactly as bash and the stand-in's own process do`, async () => {
+        const before = ssh.ran();
         const plain = await run(client(), line);
-        assert.deepEqual(plain, await run(client(), `exec ${line}`));
+        const shell = await run(client(), `exec ${line}`);
+        assert.deepEqual(ssh.ran(), { inProcess: before.inProcess + 1, bash: before.bash + 1 }, 'one run in the lab process, one in bash');
+        assert.deepEqual(plain, shell);
         assert.notEqual(plain.stdout + plain.stderr, '', 'a comparison of two empty answers proves nothing');
       });
     }
 
     it('leaves every line a shell would do more with to bash', async () => {
+      const before = ssh.ran();
       assert.equal((await run(web, "docker ps -a --format '{{.Names}}' | sort | head -1")).stdout, 'kasm_api\n');
       assert.equal((await run(web, 'FOO=bar; echo "$FOO"; docker --version')).stdout, 'bar\nDocker version 24.0.7, build afdd53b\n');
+      assert.deepEqual(ssh.ran(), { inProcess: before.inProcess, bash: before.bash + 2 });
+    });
+
+    it('ends a command and every program it started when the client goes, even one that never reads its input', async () => {
+      const programs = ['sleep 29.4', 'head -c 20000001', 'sleep 29.5'];
+      const lingering = () => processArgs().filter((args) => programs.some((program) => args.includes(program)));
+      // Closed by the client while the command waits: docker exec never reads its input, and a program outlives sh.
+      assert.deepEqual(await run(agentClient, `docker exec ${SESSION} sh -c 'sleep 29.4 & sleep 29.4'`, 800), { code: null, signal: undefined, stdout: '', stderr: '' });
+      // Closed while the output is stuck behind a client that reads nothing (ssh2's client would not report that
+      // channel closed either, so nothing waits for it here).
+      await new Promise<void>((resolve, reject) =>
+        agentClient.exec(`docker exec ${SESSION} sh -c 'head -c 20000001 /dev/zero; sleep 29.5'`, (error, channel) => {
+          if (error) return reject(error);
+          setTimeout(() => {
+            channel.close();
+            resolve();
+          }, 800);
+        }),
+      );
+      assert.ok(lingering().length > 0, 'the programs were running when their clients went');
+      await waitFor('the abandoned commands and their programs to end', () => ssh.running() === 0 && lingering().length === 0, 5000);
     });
   });
 
