@@ -113,6 +113,7 @@ class HostServer {
   private readonly running = new Set<Running>();
   /** How the exec requests ran: plain stand-in lines in this process, the rest in bash. */
   readonly ran = { inProcess: 0, bash: 0 };
+  private readonly closedChannels = new WeakSet<ServerChannel>();
 
   constructor(private readonly options: HostServerOptions) {
     this.server = new Server({ hostKeys: [options.hostKey] }, (client) => this.accept(client));
@@ -160,6 +161,7 @@ class HostServer {
   private exec(channel: ServerChannel, command: string, mine: Set<Running>): Running {
     channel.on('error', () => undefined);
     channel.stderr.on('error', () => undefined);
+    channel.once('close', () => this.closedChannels.add(channel));
     const plain = plainCommand(command);
     if (plain && isHostCommand(plain.argv[0]!)) {
       this.ran.inProcess++;
@@ -168,7 +170,8 @@ class HostServer {
     this.ran.bash++;
     const child = spawn('bash', ['-c', command], { cwd: paths.host(this.options.root, this.options.host.id), env: this.environment(), detached: true, stdio: 'pipe' });
     const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
-    const running: Running = { kill: (signal) => killGroup(child, signal), exited };
+    // Once bash has gone, what it left in the background is no longer the command's: sshd would not kill it either.
+    const running: Running = { kill: (signal) => child.exitCode === null && child.signalCode === null && killGroup(child, signal), exited };
     this.running.add(running);
     child.stdin.on('error', () => undefined);
     child.stdout.pipe(channel, { end: false });
@@ -190,10 +193,11 @@ class HostServer {
 
   private runInProcess(channel: ServerChannel, plain: PlainCommand, mine: Set<Running>): Running {
     const caller = new AbortController();
-    // The channel is read as bash's pipe reads it, whether or not the command wants stdin: ssh2 reports the channel
-    // closed only once its input has been consumed.
+    // ssh2 reports a channel closed only once its input has been consumed: input no program reads is thrown away
+    // (runChild resumes it again after a program), so a client's close always ends the command.
     const stdin = new PassThrough();
     channel.pipe(stdin);
+    stdin.resume();
     const cwd = paths.host(this.options.root, this.options.host.id);
     const io: Io = { stdin, stdout: channel, stderr: plain.stderrToStdout ? channel : channel.stderr, env: { ...this.environment(), PWD: cwd }, cwd, signal: caller.signal, hosted: true };
     const running: Running = {
@@ -211,9 +215,10 @@ class HostServer {
 
   /** Exit status goes out only after the output, so the client sees every byte before the command's end. */
   private async finish(channel: ServerChannel, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
-    if (channel.destroyed) return;
+    // ssh2 never marks its channels destroyed; its 'close' says the client has gone.
+    if (this.closedChannels.has(channel)) return;
     await Promise.race([Promise.all([drained(channel), drained(channel.stderr)]), once(channel, 'close')]).catch(() => undefined);
-    if (channel.destroyed) return;
+    if (this.closedChannels.has(channel)) return;
     if (signal) sendExitSignal(channel, signal);
     else channel.exit(code ?? 0);
     channel.end();

@@ -62,7 +62,7 @@ async function sudo(io: Io, args: string[]): Promise<number> {
   // Another stand-in runs in this process: a second Node start would cost the lab more than the command itself.
   const standIn = isHostCommand(file) ? COMMANDS[file] : undefined;
   if (standIn) return standIn(io, rest);
-  return runChild(io, { file, args: rest, env: io.env, stdin: true, notFound: () => new CommandFailure(`sudo: ${file}: command not found`, 1) });
+  return runChild(io, { file, args: rest, env: io.env, stdin: true, cannotRun: () => new CommandFailure(`sudo: ${file}: command not found`, 1) });
 }
 
 /** vncPrintBanner(): `"\nXvnc %s%s - built %s\n%s"` then `"Underlying X server release %d, %s\n\n"`. */

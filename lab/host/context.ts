@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, readdirSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import type { Readable, Transform, Writable } from 'node:stream';
@@ -141,8 +141,8 @@ export interface ChildPlan {
   env: NodeJS.ProcessEnv;
   /** Whether the program reads the command's stdin (`docker exec -i`, sudo); otherwise it gets none. */
   stdin: boolean;
-  /** The failure to report when the program does not exist. */
-  notFound: () => CommandFailure;
+  /** The failure to report when the program does not exist, or exists but may not be run. */
+  cannotRun: (why: 'missing' | 'denied') => CommandFailure;
 }
 
 const KILL_GRACE_MS = 1000;
@@ -157,12 +157,23 @@ export function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-/** Whether `file` names a program bash would find: a path as given, or a name on PATH. */
-function findable(file: string, searchPath: string, cwd: string): boolean {
-  const isFile = (path: string) => existsSync(path) && statSync(path).isFile();
-  if (file.includes('/')) return isFile(resolve(cwd, file));
-  return searchPath.split(delimiter).some((dir) => dir !== '' && isFile(join(dir, file)));
+/** Whether bash would run `file` (a path as given, or the first executable of that name on PATH), and if not, why. */
+function runnable(file: string, searchPath: string, cwd: string): 'ok' | 'missing' | 'denied' {
+  const check = (path: string): 'ok' | 'missing' | 'denied' => {
+    if (!existsSync(path) || !statSync(path).isFile()) return 'missing';
+    try {
+      accessSync(path, fsConstants.X_OK);
+      return 'ok';
+    } catch {
+      return 'denied';
+    }
+  };
+  if (file.includes('/')) return check(resolve(cwd, file));
+  const found = searchPath.split(delimiter).flatMap((dir) => (dir === '' ? [] : [check(join(dir, file))]));
+  return found.includes('ok') ? 'ok' : found.includes('denied') ? 'denied' : 'missing';
 }
+
+const CANNOT_RUN: Record<string, 'missing' | 'denied'> = { ENOENT: 'missing', EACCES: 'denied' };
 
 /**
  * Runs a program for a command and waits for it. Its output reaches the command's own: inherited when that is this
@@ -175,12 +186,19 @@ export async function runChild(io: Io, plan: ChildPlan, terminal?: Transform): P
   const inherit = !io.hosted && !terminal;
   // bash's 2>&1 hands the program one descriptor for both streams; two pipes read apart would reorder them.
   const joined = io.hosted && !terminal && io.stdout === io.stderr;
-  if (joined && !findable(plan.file, plan.env.PATH ?? '', cwd)) throw plan.notFound();
+  if (joined) {
+    // The shell would answer a program it cannot run in its own words; the check says it the way a spawn does.
+    const found = runnable(plan.file, plan.env.PATH ?? '', cwd);
+    if (found !== 'ok') throw plan.cannotRun(found);
+  }
   const [file, args] = joined ? ['/bin/sh', ['-c', 'exec "$0" "$@" 2>&1', plan.file, ...plan.args]] : [plan.file, plan.args];
   const input = !plan.stdin ? 'ignore' : inherit ? 'inherit' : 'pipe';
   const child = spawn(file, args, { cwd, env: plan.env, detached: io.hosted, stdio: [input, inherit ? 'inherit' : 'pipe', inherit ? 'inherit' : 'pipe'] });
   const status = new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
-    child.once('error', (error: NodeJS.ErrnoException) => reject(error.code === 'ENOENT' ? plan.notFound() : error));
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      const why = CANNOT_RUN[error.code ?? ''];
+      reject(why ? plan.cannotRun(why) : error);
+    });
     child.once('close', (...ended) => resolve(ended));
   });
   if (child.stdin) {
@@ -190,9 +208,10 @@ export async function runChild(io: Io, plan: ChildPlan, terminal?: Transform): P
   child.stdout?.pipe(terminal ?? io.stdout, { end: false });
   child.stderr?.pipe(terminal ?? io.stderr, { end: false });
   terminal?.pipe(io.stdout, { end: false });
+  const kill = (signal: NodeJS.Signals) => (io.hosted ? killGroup(child, signal) : child.kill(signal));
   const abandon = () => {
-    killGroup(child, 'SIGTERM');
-    setTimeout(() => killGroup(child, 'SIGKILL'), KILL_GRACE_MS).unref();
+    kill('SIGTERM');
+    setTimeout(() => kill('SIGKILL'), KILL_GRACE_MS).unref();
     // Nobody reads any more: without its pipes, a child still holding them cannot keep this waiting.
     child.stdout?.destroy();
     child.stderr?.destroy();
@@ -208,7 +227,11 @@ export async function runChild(io: Io, plan: ChildPlan, terminal?: Transform): P
     return exitStatus(code, signal);
   } finally {
     io.signal.removeEventListener('abort', abandon);
-    if (child.stdin) io.stdin.unpipe(child.stdin);
+    if (child.stdin) {
+      io.stdin.unpipe(child.stdin);
+      // What the program left unread is nobody's: a hosted command's input keeps flowing so the channel can close.
+      if (io.hosted) io.stdin.resume();
+    }
   }
 }
 

@@ -2,7 +2,7 @@
 // (<container>/root stands for /), and fails the way docker and runc fail.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { paths } from '../state.ts';
 import { CommandFailure, runChild, type Container, type HostContext, type Io } from './context.ts';
@@ -42,10 +42,11 @@ function inContainer(containerRoot: string, path: string): string {
   return isAbsolute(path) && existsSync(join(containerRoot, path)) ? join(containerRoot, path) : path;
 }
 
-function resolveCommand(command: string, searchPath: string, container: Container, containerRoot: string): string {
+/** Where the container finds `command`: a path (a relative one from the exec's working folder) or a name on PATH. */
+function resolveCommand(command: string, searchPath: string, container: Container, where: { root: string; cwd: string }): string {
   const notFound = () => ociFailure(`exec: "${command}": executable file not found in $PATH`, 127);
   if (command.includes('/')) {
-    const file = inContainer(containerRoot, command);
+    const file = isAbsolute(command) ? inContainer(where.root, command) : resolve(where.cwd, command);
     if (!existsSync(file)) throw ociFailure(`exec: "${command}": stat ${command}: no such file or directory`, 127);
     return file;
   }
@@ -84,7 +85,7 @@ function planExec(context: HostContext, container: Container, parsed: ReturnType
   const cwd = workdir ? (isAbsolute(workdir) ? join(containerRoot, workdir) : join(home, workdir)) : home;
   if (!existsSync(cwd)) throw ociFailure(`chdir to cwd ("${workdir}") set in config.json failed: no such file or directory`, 126);
   const [command = '', ...rest] = parsed.positionals.slice(1);
-  const file = resolveCommand(command, env.PATH ?? '', container, containerRoot);
+  const file = resolveCommand(command, env.PATH ?? '', container, { root: containerRoot, cwd });
   return { file, args: rest.map((arg) => inContainer(containerRoot, arg)), cwd, env };
 }
 
@@ -116,8 +117,9 @@ async function runExec(io: Io, plan: ExecPlan, options: { interactive: boolean; 
     child.unref();
     return 0;
   }
-  const notFound = () => ociFailure(`exec: "${plan.file}": executable file not found in $PATH`, 127);
-  return runChild(io, { ...plan, stdin: options.interactive, notFound }, options.tty ? ttyOutput() : undefined);
+  const cannotRun = (why: 'missing' | 'denied') =>
+    why === 'denied' ? ociFailure(`exec: "${plan.file}": permission denied`, 126) : ociFailure(`exec: "${plan.file}": executable file not found in $PATH`, 127);
+  return runChild(io, { ...plan, stdin: options.interactive, cannotRun }, options.tty ? ttyOutput() : undefined);
 }
 
 export async function exec(context: HostContext, args: string[]): Promise<number> {

@@ -355,23 +355,54 @@ describe('lab SSH hosts', () => {
     });
 
     it('ends a command and every program it started when the client goes, even one that never reads its input', async () => {
-      const programs = ['sleep 29.4', 'head -c 20000001', 'sleep 29.5'];
+      const programs = ['sleep 29.4', 'head -c 20000001', 'sleep 29.5', 'sleep 29.3', 'sleep 29.2'];
       const lingering = () => processArgs().filter((args) => programs.some((program) => args.includes(program)));
-      // Closed by the client while the command waits: docker exec never reads its input, and a program outlives sh.
-      assert.deepEqual(await run(agentClient, `docker exec ${SESSION} sh -c 'sleep 29.4 & sleep 29.4'`, 800), { code: null, signal: undefined, stdout: '', stderr: '' });
-      // Closed while the output is stuck behind a client that reads nothing (ssh2's client would not report that
-      // channel closed either, so nothing waits for it here).
-      await new Promise<void>((resolve, reject) =>
-        agentClient.exec(`docker exec ${SESSION} sh -c 'head -c 20000001 /dev/zero; sleep 29.5'`, (error, channel) => {
-          if (error) return reject(error);
-          setTimeout(() => {
-            channel.close();
-            resolve();
-          }, 800);
-        }),
-      );
-      assert.ok(lingering().length > 0, 'the programs were running when their clients went');
-      await waitFor('the abandoned commands and their programs to end', () => ssh.running() === 0 && lingering().length === 0, 5000);
+      // The client closes once the program runs, and reads nothing (ssh2's client would not report that channel closed).
+      const abandon = (line: string, program: string, input?: Buffer) =>
+        new Promise<void>((resolve, reject) =>
+          agentClient.exec(line, (error, channel) => {
+            if (error) return reject(error);
+            if (input) channel.write(input);
+            waitFor(`${program} to start`, () => processArgs().some((args) => args.includes(program))).then(() => {
+              channel.close();
+              resolve();
+            }, reject);
+          }),
+        );
+      const before = ssh.ran().inProcess;
+      // docker exec never reads its input, and a program outlives sh.
+      await abandon(`docker exec ${SESSION} sh -c 'sleep 29.4 & sleep 29.4'`, 'sleep 29.4');
+      // Its output is stuck behind the client.
+      await abandon(`docker exec ${SESSION} sh -c 'head -c 20000001 /dev/zero; sleep 29.5'`, 'head -c 20000001');
+      // It ignores SIGTERM, so only the SIGKILL after the grace period ends it.
+      await abandon(`docker exec ${SESSION} sh -c 'trap "" TERM; sleep 29.3'`, 'sleep 29.3');
+      // 40 kB of input nobody reads, more than any buffer between the channel and the command holds.
+      await abandon(`docker exec ${SESSION} sleep 29.2`, 'sleep 29.2', Buffer.alloc(40_000, 'x'));
+      assert.equal(ssh.ran().inProcess, before + 4);
+      await waitFor('the abandoned commands and their programs to end', () => ssh.running() === 0 && lingering().length === 0, 8000);
+    });
+
+    it('leaves what a finished bash command put in the background running when the client goes, as sshd does', async () => {
+      const background = () => processArgs().filter((args) => args.includes('sleep 28.9'));
+      try {
+        // The client ends its input at once, as the suite's SSH probe does, so the channel's close reaches the lab.
+        const answer = await new Promise<string>((resolve, reject) =>
+          web.exec('sleep 28.9 </dev/null >/dev/null 2>&1 & echo started', (error, channel) => {
+            if (error) return reject(error);
+            let stdout = '';
+            channel.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+            channel.once('close', () => resolve(stdout));
+            channel.end();
+          }),
+        );
+        assert.equal(answer, 'started\n');
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.equal(background().length, 1, 'the background sleep still runs');
+      } finally {
+        for (const line of execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n')) {
+          if (line.includes('sleep 28.9')) process.kill(Number.parseInt(line, 10));
+        }
+      }
     });
   });
 
