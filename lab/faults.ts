@@ -24,6 +24,7 @@ export const FAULTS = {
   'host-firewall': "every agent host's firewall blocks its kasm_proxy port (ufw DENY, iptables DROP): the socket still listens, but every connection to it is reset, the agent's own included",
   'proxy-stale-dns': "every WebApp server's kasm_proxy can no longer resolve kasm-api: /api/ answers 502 and /desktop/ 500 with nginx resolver errors in its log, while kasm_api itself is up",
   'kasmvnc-crash': "KasmVNC's Xvnc segfaults about 200 ms after it sends a viewer its first framebuffer update, cuts every viewer without a close frame, and logs an (EE) backtrace before vnc_startup.sh restarts it",
+  'vnc-password-stale': "kasm_api hands the proxies a VNC password the session's KasmVNC does not have (Kasm's record and the container disagree), so KasmVNC refuses vnc.html and the websocket with 401 and logs the failed Basic auth",
   'network-blip': 'the load balancer resets the first connection to /api/__healthcheck after the fault is switched on (TCP RST, no answer), then passes everything again: a transient failure a retry recovers from',
 } as const satisfies Record<string, string>;
 

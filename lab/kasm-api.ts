@@ -564,7 +564,7 @@ export class KasmApi {
       'Connect-Hostname': session.agent.hostname,
       'Connect-Port': String(session.agent.port),
       'Connect-Path': uri.replace(/^\//, ''),
-      'Connect-Auth': `Basic ${Buffer.from(`kasm_user:${session.container!.vncPassword}`).toString('base64')}`,
+      'Connect-Auth': this.#connectAuth(session),
       'Connect-Kasm-Id': session.kasmId,
       'Connect-Schema': 'https',
     });
@@ -576,9 +576,15 @@ export class KasmApi {
     const user = this.#cookieUser(req);
     const session = this.#sessionForUri(req, user);
     if (this.options.faults.has('internal-auth-denied')) this.#deny('internal_auth', session, user);
-    headers['Connect-Auth'] = `Basic ${Buffer.from(`kasm_user:${session.container!.vncPassword}`).toString('base64')}`;
+    headers['Connect-Auth'] = this.#connectAuth(session);
     headers['Connect-Kasm-Id'] = session.kasmId;
     return { status: 202 };
+  }
+
+  /** The Basic credentials the proxies inject towards the session's KasmVNC: its VNC password, as Kasm stored it. */
+  #connectAuth(session: LabSession): string {
+    const password = this.options.faults.has('vnc-password-stale') ? `stale-${session.kasmId.slice(0, 8)}` : session.container!.vncPassword;
+    return `Basic ${Buffer.from(`kasm_user:${password}`).toString('base64')}`;
   }
 
   #info(logger: string, message: string, level: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR' = 'INFO'): void {

@@ -55,4 +55,11 @@ export const FAULT_MATRIX: MatrixRow[] = [
     faultyHop: 'path',
     message: /KasmVNC could not identify the \/websockify request as a WebSocket: "missing Sec-WebSocket-Protocol header" .*the browser sent Sec-WebSocket-Protocol, so a device between the browser and KasmVNC removed it/,
   },
+  // The refused upgrade is KasmVNC's 401: the path and stream checks are reported as blocked by session.auth.
+  {
+    fault: 'vnc-password-stale',
+    failing: ['session.auth'],
+    faultyHop: 'agent',
+    message: /KasmVNC refused \d+ of the session's request\(s\) in .*: the Basic credentials' password is not the session's .*"Authentication attempt failed, wrong password for user kasm_user"/,
+  },
 ];
