@@ -43,11 +43,16 @@ function parseSudo(args: string[]): SudoRequest {
 function waitForPassword(io: Io): Promise<number> {
   io.stdin.resume();
   return new Promise<number>((resolve) => {
+    if (io.signal.aborted) return resolve(exitStatus(null, 'SIGTERM'));
     const keepAlive = setInterval(() => undefined, 60_000);
-    io.signal.addEventListener('abort', () => {
-      clearInterval(keepAlive);
-      resolve(exitStatus(null, 'SIGTERM'));
-    });
+    io.signal.addEventListener(
+      'abort',
+      () => {
+        clearInterval(keepAlive);
+        resolve(exitStatus(null, 'SIGTERM'));
+      },
+      { once: true },
+    );
   });
 }
 
