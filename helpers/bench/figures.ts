@@ -64,7 +64,7 @@ export function figure(spec: FigureSpec, pairs: Pair[]): Figure {
   return result;
 }
 
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+export const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 export function table(figures: Figure[]): string {
   const rows = [['figure', 'median', 'min', 'max', 'target', 'met', 'medians (numerator / denominator)']];

@@ -9,7 +9,7 @@ import { connectOptions } from '../fixtures/servers.ts';
 import { destroySession, startSession } from '../fixtures/session.ts';
 import { ledgerDir, remember } from '../leftovers.ts';
 import { withKasmApi, type KasmApiClient } from '../kasm-api.ts';
-import { RfbServerStream } from '../probes/rfb.ts';
+import { frameBytes, RfbServerStream } from '../probes/rfb.ts';
 import { SshPool } from '../probes/ssh.ts';
 
 const started = performance.now();
@@ -38,7 +38,7 @@ async function firstFrame(config: KasmConfig, api: KasmApiClient): Promise<void>
         page.on('websocket', (ws) => {
           if (!ws.url().includes('/websockify')) return;
           ws.on('framereceived', ({ payload }) => {
-            rfb.server(typeof payload === 'string' ? Buffer.from(payload, 'latin1') : payload);
+            rfb.server(frameBytes(payload));
             if (rfb.progress.firstUpdateAt !== undefined) resolve();
             if (rfb.progress.phase === 'failed') reject(new Error(`floor: the stream failed: ${rfb.progress.failure}`));
           });

@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { startLab, suiteEnv, type Lab } from '../../lab/index.ts';
 import { projectRoot } from '../config.ts';
 import type { Diagnosis } from '../diagnosis/finding.ts';
-import { figure, table, type Figure, type FigureSpec, type Pair } from '../bench/figures.ts';
+import { figure, seconds, table, type Figure, type FigureSpec, type Pair } from '../bench/figures.ts';
 import { measure, type Measured } from '../bench/measure.ts';
 
 const MIB = 1024 * 1024;
@@ -106,7 +106,7 @@ async function main(): Promise<number> {
     const from = performance.now();
     const lab = await startLab(options);
     labs.push(lab);
-    console.log(`bench: lab ${what} up in ${((performance.now() - from) / 1000).toFixed(1)} s`);
+    console.log(`bench: lab ${what} up in ${seconds(performance.now() - from)}`);
     return lab;
   };
   try {
@@ -121,18 +121,18 @@ async function main(): Promise<number> {
       const line: string[] = [];
       if (wanted('suite_vs_floor') || wanted('fault_fail_fast')) {
         const healthy = await suite(base, 'healthy', [], { code: 0 });
-        line.push(`healthy ${(healthy.wallMs / 1000).toFixed(1)} s`);
+        line.push(`healthy ${seconds(healthy.wallMs)}`);
         if (wanted('suite_vs_floor')) {
           const measured = await floor(base);
           pairs.suite_vs_floor!.push(pair(healthy, measured));
-          line.push(`floor ${(measured.wallMs / 1000).toFixed(1)} s`);
+          line.push(`floor ${seconds(measured.wallMs)}`);
         }
         if (wanted('fault_fail_fast')) {
           base.faults.set([EARLY_FAULT]);
           try {
             const faulty = await suite(base, EARLY_FAULT, [], { code: 1, faultyHop: 'path' });
             pairs.fault_fail_fast!.push(pair(faulty, healthy));
-            line.push(`${EARLY_FAULT} ${(faulty.wallMs / 1000).toFixed(1)} s`);
+            line.push(`${EARLY_FAULT} ${seconds(faulty.wallMs)}`);
           } finally {
             base.faults.set([]);
           }
@@ -142,13 +142,13 @@ async function main(): Promise<number> {
         const one = await suite(base, 'server-hops-1-agent', SERVER_HOPS, { code: 0 });
         const ten = await suite(wide, 'server-hops-10-agents', SERVER_HOPS, { code: 0 });
         pairs.agents_scaling!.push(pair(ten, one));
-        line.push(`server hops ${(one.wallMs / 1000).toFixed(1)} s / 10 agents ${(ten.wallMs / 1000).toFixed(1)} s`);
+        line.push(`server hops ${seconds(one.wallMs)} / 10 agents ${seconds(ten.wallMs)}`);
       }
       if (big) {
         const small = await suite(base, 'logs-1MiB', LOG_CHECKS, { code: 0 });
         const large = await suite(big, 'logs-1GiB', LOG_CHECKS, { code: 0 });
         pairs.log_size!.push(pair(large, small));
-        line.push(`logs 1 MiB ${(small.wallMs / 1000).toFixed(1)} s / 1 GiB ${(large.wallMs / 1000).toFixed(1)} s`);
+        line.push(`logs 1 MiB ${seconds(small.wallMs)} / 1 GiB ${seconds(large.wallMs)}`);
       }
       console.log(`bench: repetition ${rep}/${reps}: ${line.join(', ')}`);
     }

@@ -15,6 +15,9 @@ export interface RfbProgress {
 
 const BANNER = /^RFB (\d{3})\.(\d{3})\n$/;
 
+/** A WebSocket frame's payload as Playwright hands it (a Buffer, or a string for a text frame) as the bytes sent. */
+export const frameBytes = (payload: string | Buffer): Buffer => (typeof payload === 'string' ? Buffer.from(payload, 'latin1') : payload);
+
 export class RfbServerStream {
   #buffer = Buffer.alloc(0);
   #chosen: number | undefined;
