@@ -13,7 +13,7 @@ interface ApiLines {
   entries: KasmApiEntry[];
   unparsed: string[];
   tailReached: boolean;
-  unread: string | undefined;
+  unread: Unread | undefined;
 }
 
 async function kasmApiLines(servers: Servers, since: Date, tail: number, check: Check): Promise<ApiLines[]> {
@@ -27,10 +27,15 @@ async function kasmApiLines(servers: Servers, since: Date, tail: number, check: 
 }
 
 const lineCount = (text: string) => text.split('\n').filter(Boolean).length;
+interface Unread {
+  why: string;
+  /** A timeout may pass on a retry; a failing docker does not. */
+  timedOut: boolean;
+}
 /** Why a log read tells nothing (it timed out or docker failed), or undefined when its lines can be trusted. */
-function unread(result: CommandResult): string | undefined {
-  if (result.timedOut) return `docker logs timed out after ${Math.round(result.durationMs)} ms`;
-  if (result.exitCode !== 0) return `docker logs failed (exit ${result.exitCode ?? result.signal}): ${(result.stderr || result.stdout).trim().slice(-200)}`;
+function unread(result: CommandResult): Unread | undefined {
+  if (result.timedOut) return { why: `docker logs timed out after ${Math.round(result.durationMs)} ms`, timedOut: true };
+  if (result.exitCode !== 0) return { why: `docker logs failed (exit ${result.exitCode ?? result.signal}): ${(result.stderr || result.stdout).trim().slice(-200)}`, timedOut: false };
   return undefined;
 }
 const UNREAD_FIX = 'Check docker on that server (`sudo docker logs --tail 10 <container>` by hand); on a slow server raise KASM_TIMEOUT_SSH_MS. Reads ask for --tail KASM_LOG_TAIL_LINES, so a long history alone does not slow them.';
@@ -82,10 +87,10 @@ for (const [id, path] of [
     const unreadable = logs.filter((l) => l.unread);
     if (unreadable.length) {
       check.fail({
-        summary: `kasm_api's log could not be read on ${unreadable.map((l) => `${l.host} (${l.unread})`).join(', ')}, so whether ${path} reached kasm_api is not known`,
+        summary: `kasm_api's log could not be read on ${unreadable.map((l) => `${l.host} (${l.unread!.why})`).join(', ')}, so whether ${path} reached kasm_api is not known`,
         remediation: UNREAD_FIX,
         hop: 'webapp',
-        transient: unreadable.some((l) => l.unread!.includes('timed out')),
+        transient: unreadable.some((l) => l.unread!.timedOut),
       });
     }
     check.fail({
@@ -111,22 +116,22 @@ test("the agent's kasm_proxy logged the session's websockify with 101", check('a
   let found: { host: string; line: string; status: number; bytes: number } | undefined;
   const seen: string[] = [];
   const cut = new Set<string>();
-  const unreadable = new Map<string, string>();
+  const unreadable = new Map<string, Unread>();
   const read = async () => {
-        await Promise.all(
-          candidates.map(async (host) => {
-            const result = await servers.run(host, { kind: 'docker-logs', container: 'kasm_proxy', since, tail: config.logTailLines }, check);
-            if (lineCount(result.stdout) >= config.logTailLines) cut.add(host.name);
-            const why = unread(result);
-            if (why) unreadable.set(host.name, why);
-            else unreadable.delete(host.name);
-            const lines = parseNginxAccessLog(result.stdout).entries.filter((e) => e.path === wanted);
-            seen.push(...lines.map((e) => `${host.name}: ${e.raw}`));
-            const line = lines.find((e) => e.status === 101) ?? lines[0];
-            if (line && found?.status !== 101) found = { host: host.name, line: line.raw, status: line.status, bytes: line.bytes };
-          }),
-        );
-        return found?.status === 101;
+    await Promise.all(
+      candidates.map(async (host) => {
+        const result = await servers.run(host, { kind: 'docker-logs', container: 'kasm_proxy', since, tail: config.logTailLines }, check);
+        if (lineCount(result.stdout) >= config.logTailLines) cut.add(host.name);
+        const failed = unread(result);
+        if (failed) unreadable.set(host.name, failed);
+        else unreadable.delete(host.name);
+        const lines = parseNginxAccessLog(result.stdout).entries.filter((e) => e.path === wanted);
+        seen.push(...lines.map((e) => `${host.name}: ${e.raw}`));
+        const line = lines.find((e) => e.status === 101) ?? lines[0];
+        if (line && found?.status !== 101) found = { host: host.name, line: line.raw, status: line.status, bytes: line.bytes };
+      }),
+    );
+    return found?.status === 101;
   };
   // nginx writes a WebSocket's line when it closes; the page is closed, so it comes within moments. A stream that
   // never upgraded (browser, probe and hold all refused) has no 101 line to wait for: one read decides.
@@ -135,10 +140,10 @@ test("the agent's kasm_proxy logged the session's websockify with 101", check('a
   await check.evidence('kasm_proxy lines', { agents: candidates.map((c) => c.name), since: since.toISOString(), tail: config.logTailLines, ...(cut.size ? { cut: `${[...cut].join(', ')}: ${tailNote(config.logTailLines)}` } : {}), lines: [...new Set(seen)].slice(-10) });
   if (!found && unreadable.size) {
     return check.fail({
-      summary: `kasm_proxy's log could not be read on ${[...unreadable].map(([host, why]) => `${host} (${why})`).join(', ')}, so whether the websockify reached the agent is not known`,
+      summary: `kasm_proxy's log could not be read on ${[...unreadable].map(([host, failed]) => `${host} (${failed.why})`).join(', ')}, so whether the websockify reached the agent is not known`,
       remediation: UNREAD_FIX,
       hop: 'agent',
-      transient: [...unreadable.values()].some((why) => why.includes('timed out')),
+      transient: [...unreadable.values()].some((failed) => failed.timedOut),
     });
   }
   if (!found) {

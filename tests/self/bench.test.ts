@@ -1,6 +1,6 @@
 // The benchmark's parts: its arithmetic, how it measures a process, the floor script against a lab, the lab's log
-// history and the docker logs costs it models, the CLI's refusals, and which runs observe their session early. The full `npm run bench` takes minutes and
-// is run by hand (README, Benchmark); these keep its parts honest.
+// history and the docker logs costs it models, the CLI's refusals, and which runs observe their session early. The
+// full `npm run bench` takes minutes and is run by hand (README, Benchmark); these keep its parts honest.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
