@@ -45,14 +45,15 @@ const KILL_GRACE_MS = 1000;
 
 
 /**
- * ssh2's ed25519 generator drops a leading zero byte of the public key about once in 750 keys, leaving a 31-byte key
- * nothing can parse; such a pair is made again (a bounded number of times) rather than handed out.
+ * An ed25519 pair, made by ssh2. Its generator drops a leading zero byte of the public key once in 256 keys
+ * (mscdex/ssh2#1513), leaving a 31-byte key that nothing can parse; such a pair is made again (a bounded number of
+ * times) rather than handed out. The lab's keys and every test key come from here.
  */
-function generateKey(comment?: string): { private: string; public: string; key: ParsedKey } {
+export function generateKey(options: { comment?: string; passphrase?: string; cipher?: string; rounds?: number } = {}): { private: string; public: string; key: ParsedKey } {
   for (let attempt = 0; attempt < 10; attempt++) {
-    const pair = utils.generateKeyPairSync('ed25519', comment ? { comment } : {});
+    const pair = utils.generateKeyPairSync('ed25519', options);
     const parsed = utils.parseKey(pair.public);
-    if (!(parsed instanceof Error) && !(utils.parseKey(pair.private) instanceof Error)) return { ...pair, key: parsed };
+    if (!(parsed instanceof Error) && !(utils.parseKey(pair.private, options.passphrase) instanceof Error)) return { ...pair, key: parsed };
   }
   throw new SshHostError('lab ssh: ssh2 produced no parseable ed25519 key in 10 attempts');
 }
@@ -256,7 +257,7 @@ class HostServer {
 }
 
 function writeClientKey(sshDir: string): { file: string; key: ParsedKey } {
-  const pair = generateKey(`${USER}@kasm-lab`);
+  const pair = generateKey({ comment: `${USER}@kasm-lab` });
   const file = join(sshDir, 'id_ed25519');
   writeFileSync(file, pair.private, { mode: 0o600 });
   writeFileSync(`${file}.pub`, `${pair.public}\n`, { mode: 0o644 });

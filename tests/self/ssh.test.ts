@@ -15,7 +15,7 @@ import type { Connection, ParsedKey } from 'ssh2';
 import { renderCommand, type RemoteCommand } from '../../helpers/probes/remote-commands.ts';
 import { fingerprintOf, SshError, SshHost, SshPool, type SshConnectOptions } from '../../helpers/probes/ssh.ts';
 import { installHostCommands } from '../../lab/host/install.ts';
-import { startSshHosts, type SshHostsHandle } from '../../lab/ssh.ts';
+import { generateKey, startSshHosts, type SshHostsHandle } from '../../lab/ssh.ts';
 import { createContainer, paths, writeJson, type ContainerState, type HostState } from '../../lab/state.ts';
 
 const { Server, utils } = ssh2;
@@ -149,7 +149,7 @@ type KeyType = 'ed25519' | 'rsa' | 'ecdsa';
  * known_hosts entries other than ed25519.
  */
 async function startSshServer(clientKey: ParsedKey, types: KeyType[] = ['ed25519']): Promise<Listening & { fingerprint: string; keys: Record<string, { line: string; fingerprint: string }> }> {
-  const generate = (type: KeyType) => (type === 'rsa' ? utils.generateKeyPairSync('rsa', { bits: 2048 }) : type === 'ecdsa' ? utils.generateKeyPairSync('ecdsa', { bits: 256 }) : utils.generateKeyPairSync('ed25519'));
+  const generate = (type: KeyType) => (type === 'rsa' ? utils.generateKeyPairSync('rsa', { bits: 2048 }) : type === 'ecdsa' ? utils.generateKeyPairSync('ecdsa', { bits: 256 }) : generateKey());
   const pairs = types.map(generate);
   const keys = Object.fromEntries(
     pairs.map((pair, index) => {
@@ -349,7 +349,7 @@ describe('SshHost and SshPool against lab SSH hosts', () => {
   const labKeyOf = (target: { host: string; port: number }) => readFileSync(lab.knownHostsFile, 'utf8').split('\n').find((line) => line.startsWith(`[${target.host}]:${target.port} `))!.split(' ').slice(1).join(' ');
   const clientKey = () => utils.parseKey(readFileSync(lab.clientKeyFile)) as ParsedKey;
   const otherKey = () => {
-    const parsed = utils.parseKey(utils.generateKeyPairSync('ed25519').public) as ParsedKey;
+    const parsed = generateKey().key;
     return { line: `ssh-ed25519 ${parsed.getPublicSSH().toString('base64')}`, fingerprint: fingerprintOf(parsed.getPublicSSH()) };
   };
 
@@ -507,7 +507,7 @@ describe('SshHost and SshPool against lab SSH hosts', () => {
 
     it('a key the host does not accept is SSH_AUTH', async () => {
       const keyFile = join(root, 'stranger');
-      writeFileSync(keyFile, utils.generateKeyPairSync('ed25519').private, { mode: 0o600 });
+      writeFileSync(keyFile, generateKey().private, { mode: 0o600 });
       await expectSshError(SshHost.connect(optionsFor(hostA, { keyFile })), 'SSH_AUTH', 3000, (error) => {
         assert.match(error.message, new RegExp(`the server refused the key ${escape(keyFile)}`));
         assert.match(error.hint, /authorized_keys/);
@@ -521,7 +521,7 @@ describe('SshHost and SshPool against lab SSH hosts', () => {
       await expectSshError(SshHost.connect(optionsFor(hostA, { fingerprints: ['MD5:aa:bb'] })), 'SSH_CONFIG', 500, (error) => assert.match(error.message, /"MD5:aa:bb" is not SHA256:/));
       await expectSshError(SshHost.connect(optionsFor(hostA, { commandTimeoutMs: 0 })), 'SSH_CONFIG', 500);
       const encrypted = join(root, 'encrypted');
-      writeFileSync(encrypted, utils.generateKeyPairSync('ed25519', { passphrase: 'correct horse', cipher: 'aes256-ctr', rounds: 16 }).private, { mode: 0o600 });
+      writeFileSync(encrypted, generateKey({ passphrase: 'correct horse', cipher: 'aes256-ctr', rounds: 16 }).private, { mode: 0o600 });
       await expectSshError(SshHost.connect(optionsFor(hostA, { keyFile: encrypted })), 'SSH_CONFIG', 500, (error) => assert.match(error.hint, /KASM_SSH_PASSPHRASE/));
       await expectSshError(SshHost.connect(optionsFor(hostA, { keyFile: encrypted, passphrase: 'wrong' })), 'SSH_CONFIG', 2000, (error) => assert.match(error.hint, /KASM_SSH_PASSPHRASE/));
       await expectSshError(SshHost.connect(optionsFor(hostA, { keyFile: encrypted, passphrase: 'correct horse' })), 'SSH_AUTH', 3000);
