@@ -187,7 +187,6 @@ async function build(root: string, options: LabOptions, stops: Array<() => Promi
   if (level !== undefined && (!Number.isInteger(level) || level < 0 || level > 100)) {
     throw new RangeError(`kasmvncLogLevel (--kasmvnc-log-level, KASM_LAB_KASMVNC_LOG_LEVEL) must be a whole number from 0 to 100, got "${level}"`);
   }
-  const deadPort = await unusedPort();
   const separateIps = await bindable('127.0.10.1');
   const ipFor = (role: Role, n: number) => (separateIps ? `127.0.${role === 'webapp' ? 10 : 20}.${n}` : '127.0.0.1');
   const roles: Array<[Role, number]> = [
@@ -316,6 +315,7 @@ async function build(root: string, options: LabOptions, stops: Array<() => Promi
   stops.push(() => ssh.close());
   for (const host of hosts) host.state.sshPort = ssh.hosts.find((h) => h.id === host.state.id)!.port;
   // Taken after every lab server has its port, so none of them can land on it later.
+  const deadPort = await unusedPort();
   const deadAuthPort = await unusedPort(webapps[0]!.state.ip);
   const saveHost = (host: HostRuntime) => writeJson(paths.hostFile(root, host.state.id), host.state);
 
