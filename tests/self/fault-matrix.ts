@@ -38,7 +38,7 @@ export const FAULT_MATRIX: MatrixRow[] = [
   { fault: 'proxy-not-listening', failing: ['webapp.listening'], faultyHop: 'webapp', message: /nothing listens on port \d+ \(ss -ltn\)/ },
   { fault: 'host-firewall', failing: ['agent.local-connectivity'], faultyHop: 'agent', message: /curl https:\/\/127\.0\.20\.1:\d+\/agent\/__healthcheck from the server itself failed/ },
   { fault: 'proxy-stale-dns', failing: ['webapp.local-connectivity'], faultyHop: 'webapp', message: /kasm_proxy answers 502 for \/api\/__healthcheck while kasm_api is Up/ },
-  { fault: 'websocket-idle-cut', failing: ['path.websocket-hold'], faultyHop: 'path', message: /the stream was cut \d+ ms after it opened .* close code 1006/ },
+  { fault: 'websocket-idle-cut', failing: ['path.websocket-hold'], faultyHop: 'path', message: /the stream was cut \d+ ms after it opened .* close code 1006/, env: { KASM_WEBSOCKET_HOLD_MS: '3000' } },
   // With the opt-in, so the override is also restored after a run whose checks fail.
   {
     fault: 'kasmvnc-crash',
