@@ -29,14 +29,26 @@ export function connect(target: { host: string; port: number }, privateKey: Buff
   });
 }
 
-export function run(client: ssh2.Client, command: string, timeoutMs = 20_000): Promise<Result> {
+/**
+ * Runs a command; the channel is closed at the time limit or, when `enough` holds for what has arrived, half a second
+ * later (time for a command that would end by itself to do so).
+ */
+export function run(client: ssh2.Client, command: string, timeoutMs = 20_000, enough?: (result: Result) => boolean): Promise<Result> {
   return new Promise((resolve, reject) => {
     client.exec(command, (error, channel) => {
       if (error) return reject(error);
       const result: Result = { code: null, signal: undefined, stdout: '', stderr: '' };
-      const timer = setTimeout(() => channel.close(), timeoutMs);
-      channel.on('data', (chunk: Buffer) => (result.stdout += chunk.toString()));
-      channel.stderr.on('data', (chunk: Buffer) => (result.stderr += chunk.toString()));
+      let timer = setTimeout(() => channel.close(), timeoutMs);
+      const arrived = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
+        result[stream] += chunk.toString();
+        if (enough?.(result)) {
+          clearTimeout(timer);
+          timer = setTimeout(() => channel.close(), 500);
+          enough = undefined;
+        }
+      };
+      channel.on('data', arrived('stdout'));
+      channel.stderr.on('data', arrived('stderr'));
       channel.on('exit', (code: number | null, signal?: string) => {
         result.code = code;
         result.signal = signal;

@@ -561,15 +561,17 @@ describe('SshHost and SshPool against lab SSH hosts', () => {
     it('closes the channel at the command timeout, returns timedOut within a second, and the remote command ends', async () => {
       const hanging = await silentServer();
       try {
-        const host = await connect(optionsFor(hostA, { commandTimeoutMs: 500 }));
+        // 2 s, so that curl (started by bash on a loaded machine) surely reaches the silent server before the timeout.
+        const host = await connect(optionsFor(hostA, { commandTimeoutMs: 2000 }));
         const started = performance.now();
-        const result = await host.run({ kind: 'curl-health', url: `http://127.0.0.1:${hanging.port}/api/__healthcheck`, timeoutSeconds: 30 });
+        const running = host.run({ kind: 'curl-health', url: `http://127.0.0.1:${hanging.port}/api/__healthcheck`, timeoutSeconds: 30 });
+        await waitUntil(() => hanging.open() === 1, 'curl to reach the silent server');
+        const result = await running;
         const elapsed = performance.now() - started;
         assert.equal(result.timedOut, true);
         assert.equal(result.exitCode, null);
-        assert.ok(elapsed < 1000, `timed out after ${Math.round(elapsed)} ms`);
-        assert.ok(result.durationMs >= 450 && result.durationMs < 1000, `durationMs ${result.durationMs}`);
-        assert.equal(hanging.open(), 1, 'curl reached the silent server');
+        assert.ok(elapsed < 3000, `timed out after ${Math.round(elapsed)} ms`);
+        assert.ok(result.durationMs >= 1950 && result.durationMs < 3000, `durationMs ${result.durationMs}`);
         await waitUntil(() => hanging.open() === 0, 'the abandoned curl to be killed');
         assert.equal((await host.run({ kind: 'ss-listening' })).exitCode, 0, 'the connection survives a timed-out command');
         assert.equal((await host.run({ kind: 'ss-listening' }, { timeoutMs: 5000 })).timedOut, false);
