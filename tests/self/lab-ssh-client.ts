@@ -39,12 +39,13 @@ export function run(client: ssh2.Client, command: string, timeoutMs = 20_000, en
       if (error) return reject(error);
       const result: Result = { code: null, signal: undefined, stdout: '', stderr: '' };
       let timer = setTimeout(() => channel.close(), timeoutMs);
+      let watching = enough;
       const arrived = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
         result[stream] += chunk.toString();
-        if (enough?.(result)) {
+        if (watching?.(result)) {
+          watching = undefined;
           clearTimeout(timer);
           timer = setTimeout(() => channel.close(), 500);
-          enough = undefined;
         }
       };
       channel.on('data', arrived('stdout'));
