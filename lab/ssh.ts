@@ -13,7 +13,7 @@ import { PassThrough, type Writable } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { AuthContext, Connection, ParsedKey, ServerChannel } from 'ssh2';
 import { isHostCommand, main as runHostCommand } from './host/commands.ts';
-import { killGroup, type Io } from './host/context.ts';
+import { KILL_GRACE_MS, killGroup, type Io } from './host/context.ts';
 import { plainCommand, type PlainCommand } from './host/plain-command.ts';
 import { paths, readJson, writeJson, type HostState } from './state.ts';
 
@@ -41,8 +41,6 @@ export class SshHostError extends Error {
 }
 
 const USER = 'kasm-admin';
-const KILL_GRACE_MS = 1000;
-
 
 /**
  * An ed25519 pair, made by ssh2. Its generator drops a leading zero byte of the public key once in 256 keys

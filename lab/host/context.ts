@@ -145,7 +145,8 @@ export interface ChildPlan {
   cannotRun: (why: 'missing' | 'denied') => CommandFailure;
 }
 
-const KILL_GRACE_MS = 1000;
+/** How long an abandoned command's programs get between SIGTERM and SIGKILL, in bash's group or a hosted program's. */
+export const KILL_GRACE_MS = 1000;
 
 /** Signals a process group (its leader may have gone while its children live on); a group that is gone is left be. */
 export function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
