@@ -1,16 +1,14 @@
 // Compare to last green: the facts a run keeps, what counts as a change, how a narrower run updates the baseline,
 // and `npm run check -- --compare` after a firewall change on the lab.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { projectRoot } from '../../helpers/config.ts';
 import { compareFacts, factsOf, formatComparison, lastGreenFile, readBaseline, saveLastGreen, type Baseline } from '../../helpers/diagnosis/baseline.ts';
 import type { Diagnosis, Finding } from '../../helpers/diagnosis/finding.ts';
 import { startLab } from '../../lab/index.ts';
-import { runSuite, suiteEnv } from './suite-run.ts';
+import { runCli, runSuite } from './suite-run.ts';
 
 const finding = (check: Finding['check'], evidence: Record<string, unknown>, extra: Partial<Finding> = {}): Finding => ({
   check,
@@ -113,13 +111,7 @@ describe('npm run check -- --compare', () => {
       assert.ok(readBaseline(lastGreenFile(lab.env.KASM_STATE_DIR!, lab.url)), 'the healthy run became the baseline');
       lab.faults.set(['host-firewall']);
       const dir = join(work, 'after');
-      const compared = await new Promise<{ code: number | null; output: string }>((resolve) => {
-        const child = spawn(join(projectRoot, 'node_modules/.bin/tsx'), ['helpers/cli/check.ts', '--compare', '--project', 'checks', '--grep', '@agent'], { cwd: projectRoot, env: suiteEnv(lab, dir) });
-        let output = '';
-        child.stdout.on('data', (chunk: Buffer) => (output += chunk));
-        child.stderr.on('data', (chunk: Buffer) => (output += chunk));
-        child.on('close', (code) => resolve({ code, output }));
-      });
+      const compared = await runCli(lab, dir, 'check', ['--compare', '--project', 'checks', '--grep', '@agent']);
       assert.equal(compared.code, 1, compared.output.slice(-3000));
       assert.match(compared.output, /Changed since the last healthy run \(\d{4}-\d\d-\d\dT[^)]*\): \d+/);
       assert.match(compared.output, /agent\.firewall \[127\.0\.20\.1:\d+\] › ufw: inactive -> active/);

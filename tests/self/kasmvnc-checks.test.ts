@@ -3,15 +3,13 @@
 // change is undone by `npm run restore` or by the next run; without the opt-in nothing changes; on KasmVNC 1.5.1+
 // (log level 30) they warn instead of guessing.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { projectRoot } from '../../helpers/config.ts';
 import { pendingRestores } from '../../helpers/workspace-override.ts';
 import { startLab } from '../../lab/index.ts';
-import { failureContext, filesUnder, labForSuite, runSuite, startSuite, suiteEnv } from './suite-run.ts';
+import { failureContext, filesUnder, labForSuite, runCli, runSuite, startSuite } from './suite-run.ts';
 import { waitFor } from './wait.ts';
 
 // With the opt-in the KasmVNC checks are a project of their own (after the override); read-only, they are tagged.
@@ -70,13 +68,7 @@ describe('the KASM_DEBUG override, end to end', { concurrency: false }, () => {
   it('leaves a restore file when killed after the change, and npm run restore puts the original back', { timeout: 120_000 }, async () => {
     await killAfterChange();
     assert.notEqual(suite.lab.workspace.run_config, original);
-    const restore = await new Promise<{ code: number | null; output: string }>((resolve) => {
-      const child = spawn(join(projectRoot, 'node_modules/.bin/tsx'), ['helpers/cli/restore.ts'], { cwd: projectRoot, env: suiteEnv(suite.lab, dir()) });
-      let output = '';
-      child.stdout.on('data', (chunk: Buffer) => (output += chunk));
-      child.stderr.on('data', (chunk: Buffer) => (output += chunk));
-      child.on('close', (code) => resolve({ code, output }));
-    });
+    const restore = await runCli(suite.lab, dir(), 'restore');
     assert.equal(restore.code, 0, restore.output);
     assert.match(restore.output, /^Restored: workspace "Ubuntu Jammy" Docker Run Config Override \(environment\.KASM_DEBUG: absent -> 1, changed .* by pid \d+\); get_images shows the original, byte-for-byte \(\d+ bytes\)\.$/m);
     assert.equal(suite.lab.workspace.run_config, original);

@@ -3,13 +3,11 @@
 // under reports/ or test-results/: not as written, not base64-encoded (Allure embeds attachments that way), not
 // percent-encoded. One run logs in through the UI (the password is typed) with the override on; one fails.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { projectRoot } from '../../helpers/config.ts';
-import { filesUnder, labForSuite, runSuite, suiteEnv } from './suite-run.ts';
+import { filesUnder, labForSuite, runCli, runSuite } from './suite-run.ts';
 
 /** The forms a secret takes in files: as is, percent-encoded, and base64 at each of the three byte alignments. */
 export function encodings(secret: string): string[] {
@@ -45,13 +43,7 @@ describe('redaction canaries', { concurrency: false }, () => {
     const failing = await runSuite(suite.lab, join(suite.work, 'failing'));
     suite.lab.faults.set([]);
     assert.equal(failing.code, 1, failing.output.slice(-3000));
-    const report = await new Promise<{ code: number | null; output: string }>((resolve) => {
-      const child = spawn(join(projectRoot, 'node_modules/.bin/tsx'), ['helpers/cli/report.ts'], { cwd: projectRoot, env: suiteEnv(suite.lab, join(suite.work, 'failing')) });
-      let output = '';
-      child.stdout.on('data', (chunk: Buffer) => (output += chunk));
-      child.stderr.on('data', (chunk: Buffer) => (output += chunk));
-      child.on('close', (code) => resolve({ code, output }));
-    });
+    const report = await runCli(suite.lab, join(suite.work, 'failing'), 'report');
     assert.equal(report.code, 0, report.output);
 
     const secrets = [canaries.apiSecret, canaries.userPassword, overrideSecret, ...suite.lab.api.issued];

@@ -2,7 +2,6 @@
 // to a budget; end to end against a lab with kasm_api down, opened in Chromium with every request outside the file
 // refused.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +22,7 @@ import { diagnosisPanel, injectPanel } from '../../helpers/report/incident.ts';
 import { diagnosisMarkdown } from '../../helpers/report/markdown.ts';
 import { selectLatestRun, trimResults } from '../../helpers/report/results.ts';
 import { startLab, type Lab } from '../../lab/index.ts';
-import { runSuite, suiteEnv, type Run } from './suite-run.ts';
+import { runCli, runSuite, type Cli, type Run } from './suite-run.ts';
 
 const GENERATORS = join(projectRoot, 'node_modules/@allurereport/plugin-awesome/dist/generators.js');
 
@@ -331,22 +330,7 @@ describe('report: Allure environment and categories', () => {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-interface Cli {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-function runReport(lab: Lab, dir: string, extraEnv: Record<string, string> = {}): Promise<Cli> {
-  const started = Date.now();
-  const child = spawn(join(projectRoot, 'node_modules/.bin/tsx'), ['helpers/cli/report.ts'], { cwd: projectRoot, env: suiteEnv(lab, dir, extraEnv) });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started })));
-}
+const runReport = (lab: Lab, dir: string, extraEnv: Record<string, string> = {}): Promise<Cli> => runCli(lab, dir, 'report', [], extraEnv);
 
 const XML_NAMESPACES = ['http://www.w3.org/2000/svg', 'http://www.w3.org/1999/xlink', 'http://www.w3.org/1999/xhtml', 'http://www.w3.org/1998/Math/MathML', 'http://www.w3.org/XML/1998/namespace', 'http://www.w3.org/2000/xmlns/'];
 // Constants in Allure's app bundle that are never requested on their own (the Chromium test below proves it): the

@@ -24,8 +24,6 @@ export interface StartedSuite {
   finished: Promise<Run>;
 }
 
-export { suiteEnv };
-
 export function startSuite(lab: Lab, dir: string, extraEnv: Record<string, string> = {}, args: string[] = []): StartedSuite {
   // Its own process group, so kill() reaches the workers too.
   const child = spawn(join(projectRoot, 'node_modules/.bin/playwright'), ['test', ...args], { cwd: projectRoot, env: suiteEnv(lab, dir, extraEnv), detached: true });
@@ -60,6 +58,31 @@ export function failureContext(run: Run, tail = 5000): string {
 }
 
 export const runSuite = (lab: Lab, dir: string, extraEnv: Record<string, string> = {}, args: string[] = []): Promise<Run> => startSuite(lab, dir, extraEnv, args).finished;
+
+export interface Cli {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** Both streams, in the order they arrived. */
+  output: string;
+  ms: number;
+}
+
+/** Runs one of the project's CLIs (helpers/cli/<name>.ts) against the lab, as its npm script would, and collects what it printed. */
+export function runCli(lab: Lab, dir: string, name: string, args: string[] = [], extraEnv: Record<string, string> = {}): Promise<Cli> {
+  const started = Date.now();
+  const child = spawn(join(projectRoot, 'node_modules/.bin/tsx'), [`helpers/cli/${name}.ts`, ...args], { cwd: projectRoot, env: suiteEnv(lab, dir, extraEnv) });
+  const printed = { stdout: '', stderr: '', output: '' };
+  child.stdout.on('data', (chunk: Buffer) => {
+    printed.stdout += chunk;
+    printed.output += chunk;
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    printed.stderr += chunk;
+    printed.output += chunk;
+  });
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, ...printed, ms: Date.now() - started })));
+}
 
 export function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
