@@ -515,14 +515,15 @@ describe('docker logs on a large file', () => {
 
   /** Runs the docker stand-in in this process, as the lab's SSH server does for a plain command line. */
   async function timedInProcess(args: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string; ms: number }> {
-    const stdout = new PassThrough();
-    const chunks: Buffer[] = [];
-    stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const [stdout, stderr] = [new PassThrough(), new PassThrough()];
+    const printed = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
+    stdout.on('data', (chunk: Buffer) => printed.stdout.push(chunk));
+    stderr.on('data', (chunk: Buffer) => printed.stderr.push(chunk));
     const started = performance.now();
-    const code = await runHostCommand(['docker', ...args], { stdin: new PassThrough(), stdout, stderr: new PassThrough(), env, cwd: dir, signal: new AbortController().signal, hosted: true });
+    const code = await runHostCommand(['docker', ...args], { stdin: new PassThrough(), stdout, stderr, env, cwd: dir, signal: new AbortController().signal, hosted: true });
     const ms = performance.now() - started;
-    assert.equal(code, 0);
-    return { stdout: Buffer.concat(chunks).toString(), ms };
+    assert.equal(code, 0, Buffer.concat(printed.stderr).toString());
+    return { stdout: Buffer.concat(printed.stdout).toString(), ms };
   }
 
   it('docker logs --since returns just the window; with --tail it reads back from the end and --since filters that', async () => {
