@@ -44,8 +44,13 @@ export function parseFaults(list: string | string[] | undefined): FaultName[] {
   return [...new Set(names)] as FaultName[];
 }
 
+/** What a component asks of the active faults: the in-process lab's Faults, or a real-parts container's file. */
+export interface FaultSet {
+  has(name: FaultName): boolean;
+}
+
 /** The active faults; components read them per request, and listeners react when the set changes. */
-export class Faults extends EventEmitter<{ change: [active: ReadonlySet<FaultName>, previous: ReadonlySet<FaultName>] }> {
+export class Faults extends EventEmitter<{ change: [active: ReadonlySet<FaultName>, previous: ReadonlySet<FaultName>] }> implements FaultSet {
   #active = new Set<FaultName>();
 
   constructor(private readonly root: string) {

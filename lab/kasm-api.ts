@@ -3,9 +3,9 @@
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Faults } from './faults.ts';
+import type { FaultSet } from './faults.ts';
 import { cherrypyAccessLine, kasmApiLine } from './logs.ts';
-import type { ContainerLog } from './state.ts';
+import type { LogSink } from './state.ts';
 
 export const hex32 = () => randomUUID().replaceAll('-', '');
 
@@ -91,6 +91,8 @@ export interface LabSession {
 
 export interface KasmApiOptions {
   host: string;
+  /** 8080 in a kasm_api container; any free port when absent. */
+  port?: number;
   store: KasmStore;
   apiKey: string;
   apiSecret: string;
@@ -99,8 +101,8 @@ export interface KasmApiOptions {
   zones: LabZone[];
   agents: LabAgent[];
   launcher: SessionLauncher;
-  log: ContainerLog;
-  faults: Faults;
+  log: LogSink;
+  faults: FaultSet;
   /** The docker-network address kasm_proxy talks from, as it appears in the access log. */
   proxyContainerIp: string;
   /**
@@ -159,6 +161,7 @@ export class KasmApi {
   constructor(private readonly options: KasmApiOptions) {
     this.sessions = options.store.sessions;
     this.issued = options.store.issued;
+    this.#port = options.port ?? 0;
     this.#server = http.createServer((req, res) => void this.#handle(req, res));
     this.#server.keepAliveTimeout = 60_000;
   }

@@ -12,6 +12,8 @@ import { pythonTime } from './logs.ts';
 
 export interface KasmVncOptions {
   host: string;
+  /** 6901 in a session container (NO_VNC_PORT); any free port when absent. */
+  port?: number;
   tls: { key: string; cert: string };
   /** Basic auth `kasm_user:<password>`; kasm_user is the owner (`kasmvncpasswd -u kasm_user -wo`). */
   password: string;
@@ -151,7 +153,7 @@ export async function startKasmVnc(opts: KasmVncOptions): Promise<KasmVncHandle>
     raw.once('close', () => xvnc.sockets.delete(raw));
     void new Handler(xvnc.nextHandlerId++, raw, xvnc, opts.faults?.() ?? new Set()).run();
   });
-  const port = await listen(server, opts.host);
+  const port = await listen(server, opts.host, opts.port);
   return { port, connections: () => current.sessions.size, close: () => shutdown(server, current) };
 }
 
@@ -203,10 +205,10 @@ function bellSound(): Buffer {
   return body;
 }
 
-function listen(server: Server, host: string): Promise<number> {
+function listen(server: Server, host: string, port = 0): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, host, () => {
+    server.listen(port, host, () => {
       const address = server.address();
       resolve(typeof address === 'object' && address ? address.port : 0);
     });

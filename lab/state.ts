@@ -78,8 +78,13 @@ export function dockerTimestamp(date: Date): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z');
 }
 
+/** Where a component writes its log lines: a stand-in container's log file, or a real container's stdout. */
+export interface LogSink {
+  write(line: string): void;
+}
+
 /** A container's stdout/stderr as `docker logs` keeps it. */
-export class ContainerLog {
+export class ContainerLog implements LogSink {
   constructor(readonly file: string) {}
 
   write(line: string, at = new Date()): void {

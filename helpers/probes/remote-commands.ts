@@ -194,3 +194,35 @@ export function renderCommand(command: RemoteCommand, options: { sudo: boolean }
   const { text, privileged } = renderBare(command);
   return options.sudo && privileged ? `sudo -n ${text}` : text;
 }
+
+const NAME_RE = '[A-Za-z0-9][A-Za-z0-9_.-]*';
+// sudoers wants `,`, `:` and `=` escaped even inside a regular expression.
+const PATH_RE = '[A-Za-z0-9._\\:@+\\,\\=%/-]*';
+const READERS_RE = '(cat|tail -c [0-9]+|ls -1t)';
+
+/**
+ * The sudoers rule that lets `user` run exactly the privileged commands above with `sudo -n`, and nothing else: each
+ * argument list is a regular expression (sudo 1.9.10 and later) of the templates renderBare writes, so a container
+ * name cannot carry another argument and `docker exec` cannot run anything but the readers. The README shows it;
+ * the project's tests run it through real sudo.
+ */
+export function sudoersRule(user: string, docker = '/usr/bin/docker', sbin = '/usr/sbin'): string {
+  const when = '[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}\\:[0-9]{2}\\:[0-9]{2}\\.[0-9]{3}Z';
+  const commands = [
+    `${docker} ps -a`,
+    `${docker} ps -a --no-trunc --format {{json .}}`,
+    `${docker} ^logs --since ${when}( --until ${when})?( --tail [0-9]+)? ${NAME_RE}$`,
+    `${docker} ^exec ${NAME_RE} ${READERS_RE} -- /${PATH_RE}$`,
+    `${docker} ^exec ${NAME_RE} sh -c ${READERS_RE} -- "\\$HOME/\\$1" sh ${PATH_RE}$`,
+    `${docker} ^exec ${NAME_RE} Xvnc -version$`,
+    `${docker} ^inspect --format \\{\\{json \\.Config\\.Env\\}\\} ${NAME_RE}$`,
+    `${sbin}/ufw status verbose`,
+    `${sbin}/iptables -S`,
+  ];
+  return [
+    '# kasm-synthetics: the read-only commands the suite sends with `sudo -n` (helpers/probes/remote-commands.ts)',
+    `Cmnd_Alias KASM_SYNTHETICS = ${commands.join(', \\\n    ')}`,
+    `${user} ALL=(root) NOPASSWD: KASM_SYNTHETICS`,
+    '',
+  ].join('\n');
+}

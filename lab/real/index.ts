@@ -1,0 +1,200 @@
+// The real-parts lab: Kasm's hosts as network namespaces on this machine, with real OpenSSH, sudo, Docker engines,
+// nginx and firewalls, and the lab's programs only for what Kasm alone makes (kasm_api, kasm_agent, KasmVNC), each in
+// its container. Linux and root only (lab/real/prereqs.ts); everything it makes is gone when it stops.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import selfsigned from 'selfsigned';
+import { projectRoot } from '../../helpers/config.ts';
+import { parseFaults, type FaultName } from '../faults.ts';
+import { hex32, newImage, newUser, type LabAgent, type LabImage, type LabZone } from '../kasm-api.ts';
+import { IMAGES, KASM_VERSION } from './images.ts';
+import { kasmDir, startAgent, startWebapp, writeFaults, type Pem } from './kasm.ts';
+import { lbConf } from './nginx.ts';
+import { startRealHosts, type RealHosts } from './hosts.ts';
+import { RealLabError } from './run.ts';
+
+export const PRIMARY_HOST = 'kasm.localhost';
+
+export interface RealLabOptions {
+  webapps?: number;
+  agents?: number;
+  faults?: string | string[];
+  keep?: boolean;
+  credentials?: { apiSecret?: string; userPassword?: string };
+  kasmvncLogLevel?: number;
+  /** websocket-idle-cut: the load balancer's proxy_read_timeout, in seconds. */
+  idleCutSeconds?: number;
+}
+
+export interface KasmState {
+  sessions: Array<{ kasmId: string; status: string; username: string; agent: string; container?: string }>;
+  issued: string[];
+  images: LabImage[];
+}
+
+export interface RealLab {
+  kind: 'real';
+  root: string;
+  url: string;
+  env: Record<string, string>;
+  envFile: string;
+  hosts: RealHosts;
+  faults: { readonly active: ReadonlySet<FaultName>; set(list: string | string[] | undefined): Promise<void> };
+  /** What kasm_api holds (sessions, every token it handed out, the workspaces), through its control socket. */
+  kasm(): Promise<KasmState>;
+  startMs: number;
+  stop(): Promise<void>;
+}
+
+async function makePem(ips: string[]): Promise<Pem> {
+  const pems = await selfsigned.generate([{ name: 'commonName', value: PRIMARY_HOST }], {
+    keyType: 'ec',
+    algorithm: 'sha256',
+    extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: PRIMARY_HOST }, { type: 2, value: `*.${PRIMARY_HOST}` }, { type: 2, value: 'localhost' }, ...ips.map((ip) => ({ type: 7 as const, ip }))] }],
+  });
+  return { key: pems.private, cert: pems.cert };
+}
+
+function control<T>(socketPath: string, path: string, method = 'GET'): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath, path, method, timeout: 60_000 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(text) as T);
+        } catch (error) {
+          reject(error as Error);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new RealLabError(`kasm_api's control socket did not answer ${path}`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function waitFor(what: string, timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe().catch(() => false))) {
+    if (Date.now() > deadline) throw new RealLabError(`${what} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export async function startRealLab(options: RealLabOptions = {}): Promise<RealLab> {
+  const started = Date.now();
+  const root = mkdtempSync(join(tmpdir(), 'kasm-real-lab-'));
+  let hosts: RealHosts | undefined;
+  const stop = async () => {
+    await hosts?.stop();
+    if (!options.keep) rmSync(root, { recursive: true, force: true });
+  };
+  try {
+    const webappCount = options.webapps ?? 1;
+    if (webappCount !== 1) throw new RealLabError('the real-parts lab has one WebApp server for now (kasm_api keeps its database in memory)');
+    hosts = await startRealHosts({
+      root,
+      webapps: webappCount,
+      agents: options.agents ?? 1,
+      projectRoot,
+      images: (role) => (role === 'webapp' ? [IMAGES.proxy, IMAGES.api, IMAGES.manager, IMAGES.share] : [IMAGES.proxy, IMAGES.agent, IMAGES.desktop]),
+    });
+    let active = new Set(parseFaults(options.faults));
+    const webapps = hosts.hosts.filter((h) => h.role === 'webapp').map((h) => h.host);
+    const agentHosts = hosts.hosts.filter((h) => h.role === 'agent').map((h) => h.host);
+    const lb = hosts.byId('lb');
+    const pem = await makePem(hosts.hosts.map((h) => h.host.spec.ip));
+
+    const apiKey = randomBytes(6).toString('hex');
+    const apiSecret = options.credentials?.apiSecret ?? randomBytes(24).toString('base64url');
+    const user = newUser('synthetic@kasm.local', options.credentials?.userPassword);
+    const image: LabImage = { ...newImage(KASM_VERSION), name: IMAGES.desktop.tag };
+    const webappIp = webapps[0]!.spec.ip;
+    const zone: LabZone = { zone_id: hex32(), zone_name: 'default', allow_origin_domain: '$request_host$', upstream_auth_address: webappIp, load_balancing_strategy: 'least_load', search_alternate_zones: true, prioritize_static_agents: true, proxy_connections: true, proxy_hostname: '$request_host$', proxy_path: 'desktop', proxy_port: 0 };
+    const agents: LabAgent[] = agentHosts.map((h) => ({ agent_id: hex32(), server_id: hex32(), hostname: h.spec.ip, port: 443, hostId: h.spec.id, zone_id: zone.zone_id, enabled: true }));
+    const agentToken = randomBytes(24).toString('base64url');
+    const faultList = () => [...active];
+
+    await Promise.all([
+      ...webapps.map((host) => startWebapp(host, { projectDir: projectRoot, pem, faults: faultList(), api: { apiKey, apiSecret, users: [user], images: [image], zones: [zone], agents, agentToken, proxyContainerIp: '172.18.0.5' } })),
+      ...agentHosts.map((host) => startAgent(host, { projectDir: projectRoot, pem, upstreamAuthAddress: webappIp, token: agentToken, kasmvncLogLevel: options.kasmvncLogLevel ?? 100, faults: faultList() })),
+    ]);
+
+    const lbDir = join(lb.dir, 'nginx');
+    mkdirSync(join(lbDir, 'certs'), { recursive: true });
+    writeFileSync(join(lbDir, 'certs', 'kasm_nginx.crt'), pem.cert);
+    writeFileSync(join(lbDir, 'certs', 'kasm_nginx.key'), pem.key, { mode: 0o600 });
+    mkdirSync(join(lb.dir, 'log', 'nginx'), { recursive: true });
+    const writeLb = () => writeFileSync(join(lbDir, 'nginx.conf'), lbConf({ listen: `${lb.spec.ip}:443`, webapps: webapps.map((w) => `${w.spec.ip}:443`), faults: active, idleCutSeconds: options.idleCutSeconds ?? 2 }).replaceAll('/var/log/nginx/', `${join(lb.dir, 'log', 'nginx')}/`));
+    writeLb();
+    await lb.exec(['/usr/sbin/nginx', '-c', '/etc/nginx/nginx.conf']);
+    const published = await hosts.relay.publish(lb.spec.ip, 443);
+    const url = `https://${PRIMARY_HOST}:${published.port}`;
+
+    const controlSocket = join(kasmDir(webapps[0]!, 'api'), 'control.sock');
+    await waitFor('kasm_api did not answer on its control socket', 60_000, async () => Boolean(await control<KasmState>(controlSocket, '/state')));
+    await waitFor('the Kasm containers did not all become healthy', 60_000, async () => {
+      for (const host of [...webapps, ...agentHosts]) {
+        const { stdout } = await host.docker(['ps', '-a', '--format', '{{.Names}} {{.Status}}']);
+        if (/starting|unhealthy|Exited|Restarting/.test(stdout) || !stdout.includes('kasm_proxy')) return false;
+      }
+      return true;
+    });
+
+    const { ssh } = hosts;
+    const env: Record<string, string> = {
+      KASM_URL: url,
+      KASM_API_KEY: apiKey,
+      KASM_API_SECRET: apiSecret,
+      KASM_USER: user.username,
+      KASM_USER_PASSWORD: user.password,
+      KASM_WORKSPACE: image.friendly_name,
+      KASM_INSECURE_TLS: 'true',
+      KASM_SSH_WEBAPP: webapps.map((h) => `${ssh.user}@${h.spec.ip}`).join(','),
+      KASM_SSH_AGENTS: agentHosts.map((h) => `${ssh.user}@${h.spec.ip}`).join(','),
+      KASM_SSH_JUMP: `${ssh.user}@${ssh.bastion.host}:${ssh.bastion.port}`,
+      KASM_SSH_KEY_FILE: ssh.keyFile,
+      KASM_SSH_KNOWN_HOSTS: ssh.knownHostsFile,
+      KASM_SSH_SUDO: 'true',
+      KASM_WEBAPP_PORT: '443',
+      KASM_AGENT_PORT: '443',
+      KASM_LAB_ROOT: root,
+      KASM_STATE_DIR: join(root, 'state'),
+    };
+    const envFile = join(root, 'lab.env');
+    writeFileSync(envFile, `${Object.entries(env).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('\n')}\n`, { mode: 0o600 });
+
+    const setFaults = async (list: string | string[] | undefined) => {
+      active = new Set(parseFaults(list));
+      for (const host of webapps) writeFaults(host, 'webapp', faultList());
+      for (const host of agentHosts) writeFaults(host, 'agent', faultList());
+      writeLb();
+      await lb.exec(['/usr/sbin/nginx', '-s', 'reload']);
+    };
+    const kasm = () => control<KasmState>(controlSocket, '/state');
+    const stopAll = async () => {
+      await control(controlSocket, '/destroy-all', 'POST').catch(() => undefined);
+      await stop();
+    };
+    return {
+      kind: 'real',
+      root,
+      url,
+      env,
+      envFile,
+      hosts,
+      faults: { get active() { return active; }, set: setFaults },
+      kasm,
+      startMs: Date.now() - started,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
