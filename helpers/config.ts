@@ -43,6 +43,7 @@ const EXAMPLES: Record<string, string> = {
   KASM_INSECURE_TLS: 'KASM_INSECURE_TLS=false',
   KASM_BROWSER_PATH: 'KASM_BROWSER_PATH=/usr/bin/chromium',
   KASM_LAB_FAULTS: 'KASM_LAB_FAULTS=api-down',
+  KASM_LAB_KIND: 'KASM_LAB_KIND=in-process',
   KASM_ZONE_HOSTS: 'KASM_ZONE_HOSTS=eu.kasm.example.com,us.kasm.example.com',
   KASM_WEBSOCKET_HOLD_MS: 'KASM_WEBSOCKET_HOLD_MS=30000',
   KASM_UI_WORKSPACE_SELECTOR: 'KASM_UI_WORKSPACE_SELECTOR=text="{workspace}"',
@@ -150,6 +151,7 @@ const schema = z
     KASM_LAB: z.enum(['embedded', ''], { error: 'must be "embedded" or empty' }).optional(),
     KASM_URL: httpsUrl.optional(),
     KASM_LAB_FAULTS: optionalText,
+    KASM_LAB_KIND: z.enum(['auto', 'real', 'in-process'], { error: 'must be auto, real or in-process' }).default('auto'),
     KASM_API_KEY: optionalText,
     KASM_API_SECRET: optionalText,
     KASM_API_AUTH: z.enum(['json', 'basic', 'auto'], { error: 'must be json, basic or auto' }).default('auto'),
@@ -282,7 +284,8 @@ export interface KasmConfig {
   labPending: boolean;
   url: URL;
   clientPort: number;
-  lab: { embedded: boolean; faults: string[] };
+  /** kind: which embedded lab to start (auto: the real-parts lab where it can run, else the in-process one). */
+  lab: { embedded: boolean; faults: string[]; kind: 'auto' | 'real' | 'in-process' };
   api: { key: string; secret: string; auth: 'json' | 'basic' | 'auto'; path: string };
   user: { id: string | undefined; name: string | undefined; password: string | undefined };
   sessionVia: 'api' | 'ui';
@@ -354,7 +357,7 @@ function toConfig(env: Parsed): KasmConfig {
     labPending,
     url,
     clientPort: env.KASM_CLIENT_PORT ?? urlPort,
-    lab: { embedded: env.KASM_LAB === 'embedded', faults: (env.KASM_LAB_FAULTS ?? '').split(',').map((f) => f.trim()).filter(Boolean) },
+    lab: { embedded: env.KASM_LAB === 'embedded', faults: (env.KASM_LAB_FAULTS ?? '').split(',').map((f) => f.trim()).filter(Boolean), kind: env.KASM_LAB_KIND },
     api: { key: env.KASM_API_KEY ?? '', secret: env.KASM_API_SECRET ?? '', auth: env.KASM_API_AUTH, path: env.KASM_API_PATH },
     user: { id: env.KASM_USER_ID, name: env.KASM_USER, password: env.KASM_USER_PASSWORD },
     sessionVia: env.KASM_SESSION_VIA,

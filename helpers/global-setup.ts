@@ -12,6 +12,7 @@ import { destroyObserved, observeEarly, RUN_DIR_VARIABLE } from './fixtures/obse
 import { selectsEveryTest } from './run-selection.ts';
 import { resolveIdentity } from './fixtures/session.ts';
 import { describeRestoreError, restorePending } from './workspace-override.ts';
+import { LAB_REASON_VARIABLE, LAB_USED_VARIABLE } from './diagnosis/finding.ts';
 
 /** What the report's environment section names: the deployment as Kasm describes it (zones, agents). */
 async function describeRun(api: KasmApiClient, config: KasmConfig): Promise<void> {
@@ -100,8 +101,8 @@ export default async function globalSetup(_config: FullConfig): Promise<() => Pr
     run.observe(config);
     return () => run.end();
   }
-  const { startLab } = await import('../lab/index.ts');
-  const lab = await startLab({
+  const { startEmbeddedLab } = await import('../lab/embedded.ts');
+  const chosen = await startEmbeddedLab(config.lab.kind, {
     faults: config.lab.faults,
     webapps: Number(process.env.KASM_LAB_WEBAPPS ?? 1),
     agents: Number(process.env.KASM_LAB_AGENTS ?? 1),
@@ -111,6 +112,10 @@ export default async function globalSetup(_config: FullConfig): Promise<() => Pr
     console.error(`The embedded lab could not start: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(2);
   });
+  const { lab } = chosen;
+  // The diagnosis reporter (this process) says which lab the run was judged against.
+  process.env[LAB_USED_VARIABLE] = chosen.kind;
+  if (chosen.reason) process.env[LAB_REASON_VARIABLE] = chosen.reason;
   Object.assign(process.env, lab.env);
   try {
     loadConfig({ refresh: true });
@@ -124,7 +129,7 @@ export default async function globalSetup(_config: FullConfig): Promise<() => Pr
   }
   await cleanUp(loadConfig());
   run.observe(loadConfig());
-  console.log(`Embedded Kasm lab at ${lab.url}${lab.faults.active.size ? ` with faults: ${[...lab.faults.active].join(', ')}` : ''}`);
+  console.log(`Embedded Kasm lab (${chosen.kind}${chosen.reason ? `: ${chosen.reason}` : ''}) at ${lab.url}${lab.faults.active.size ? ` with faults: ${[...lab.faults.active].join(', ')}` : ''}`);
   return async () => {
     await run.end();
     await lab.stop();

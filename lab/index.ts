@@ -53,7 +53,7 @@ export interface Lab {
  * The environment a run of the suite against this lab gets, as a user would set it: the lab's variables, its
  * reports and results under `dir`, no colour codes in the output.
  */
-export function suiteEnv(lab: Lab, dir: string, extraEnv: Record<string, string> = {}): NodeJS.ProcessEnv {
+export function suiteEnv(lab: Pick<Lab, 'env'>, dir: string, extraEnv: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...process.env, ...lab.env, KASM_ENV: 'lab', KASM_REPORTS_DIR: join(dir, 'reports'), KASM_OUTPUT_DIR: join(dir, 'test-results'), FORCE_COLOR: '0', ...extraEnv };
 }
 

@@ -1,4 +1,6 @@
 import { check, test } from '../helpers/fixtures/index.ts';
+import { describeCut } from '../helpers/judge/websocket-hold.ts';
+import { plainGetReachedKasmVnc } from '../helpers/judge/websocket-upgrade.ts';
 import { describeClose } from '../helpers/probes/websocket.ts';
 
 test('the /vnc/websockify WebSocket upgrades with 101 in the browser and from outside it', check('path.websocket-upgrade', ['@smoke']), async ({ check, desktop }) => {
@@ -22,9 +24,10 @@ test('the /vnc/websockify WebSocket upgrades with 101 in the browser and from ou
 
   if (!probe.ok) {
     const server = probe.headers.server ?? 'unknown';
-    if (probe.code === 'NOT_UPGRADED' && /KasmVNC/i.test(server)) {
+    const plainGet = plainGetReachedKasmVnc(probe);
+    if (plainGet) {
       check.fail({
-        summary: `the upgrade reached KasmVNC as a plain HTTP request (answered ${probe.status} by ${server}): something in front of Kasm dropped the Upgrade/Connection headers`,
+        summary: `the upgrade reached KasmVNC as a plain HTTP request (${plainGet}): something in front of Kasm dropped the Upgrade/Connection headers`,
         remediation: 'On the load balancer / proxy in front of Kasm, forward WebSockets for /desktop/: pass Upgrade and Connection (e.g. nginx `proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade";` with HTTP/1.1), or turn off the L7 inspection that strips them.',
       });
     }
@@ -49,8 +52,6 @@ test('the desktop stream stays open without being cut', check('path.websocket-ho
   await check.evidence('hold', { url: opened.websockifyUrl, holdMs: config.websocketHoldMs, ...held, close: describeClose(held?.closeCode) });
   if (!held) return check.fail({ summary: 'the observation made no hold of the stream' });
   if (held.openedAfterMs === undefined) check.fail({ summary: `the stream could not be opened to hold it: ${held.error ?? 'no 101'}` });
-  if (!held.ok) {
-    check.fail({ summary: `the stream was cut ${held.cutAfterMs} ms after it opened (of ${config.websocketHoldMs} ms), close code ${describeClose(held.closeCode)}, after ${held.bytes} bytes` });
-  }
+  if (!held.ok) check.fail(describeCut(held, config.websocketHoldMs));
   check.pass(`held ${held.heldMs} ms, ${held.bytes} bytes, not cut`);
 });

@@ -43,7 +43,13 @@ export interface Diagnosis {
   changes: SettingChange[];
   /** What changed since the last healthy run, with KASM_COMPARE=true (`npm run check -- --compare`). */
   comparison?: Comparison;
+  /** The embedded lab the run was judged against, when it was one: which kind, and why not the real-parts one. */
+  lab?: { kind: 'real-parts' | 'in-process'; reason?: string };
 }
+
+/** Set by the global setup in the runner's process, so its diagnosis reporter knows which embedded lab was used. */
+export const LAB_USED_VARIABLE = 'KASM_LAB_USED';
+export const LAB_REASON_VARIABLE = 'KASM_LAB_USED_REASON';
 
 /** The attachment name under which a check hands its finding to the diagnosis reporter. */
 export const FINDING_ATTACHMENT = 'kasm-finding';

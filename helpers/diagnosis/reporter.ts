@@ -9,7 +9,7 @@ import { diagnosisMarkdown } from '../report/markdown.ts';
 import { compareFacts, factsOf, formatComparison, lastGreenFile, readBaseline, saveLastGreen } from './baseline.ts';
 import { CHECKS, isCheckId } from './catalog.ts';
 import { diagnose } from './diagnose.ts';
-import { CHANGE_ATTACHMENT, FINDING_ATTACHMENT, type Diagnosis, type Finding, type SettingChange } from './finding.ts';
+import { CHANGE_ATTACHMENT, FINDING_ATTACHMENT, LAB_REASON_VARIABLE, LAB_USED_VARIABLE, type Diagnosis, type Finding, type SettingChange } from './finding.ts';
 
 const STATUS: Record<TestResult['status'], Finding['status']> = { passed: 'pass', failed: 'fail', timedOut: 'fail', interrupted: 'skip', skipped: 'skip' };
 
@@ -45,7 +45,8 @@ export function findingsOf(test: TestCase, result: TestResult): Finding[] {
 const ICON: Record<Finding['status'], string> = { pass: 'ok  ', fail: 'FAIL', warn: 'warn', skip: 'skip' };
 
 export function formatDiagnosis(diagnosis: Diagnosis): string {
-  const lines = ['', `Kasm diagnosis for ${diagnosis.kasmUrl}: ${diagnosis.verdict.toUpperCase()}${diagnosis.faultyHop ? ` (faulty hop: ${diagnosis.faultyHop})` : ''}`];
+  const lab = diagnosis.lab ? ` [embedded lab: ${diagnosis.lab.kind}${diagnosis.lab.reason ? `, because ${diagnosis.lab.reason}` : ''}]` : '';
+  const lines = ['', `Kasm diagnosis for ${diagnosis.kasmUrl}${lab}: ${diagnosis.verdict.toUpperCase()}${diagnosis.faultyHop ? ` (faulty hop: ${diagnosis.faultyHop})` : ''}`];
   for (const f of diagnosis.findings) lines.push(`  ${ICON[f.status]} ${f.hop.padEnd(8)} ${f.check.padEnd(29)} ${f.target ? `[${f.target}] ` : ''}${f.summary.split('\n')[0]}`);
   for (const f of diagnosis.findings.filter((x) => x.status === 'fail' || x.status === 'warn')) {
     lines.push('', `${f.check} (${f.hop}, guide: ${f.guideSection})`, `  ${f.summary}`, `  Fix: ${f.remediation}`);
@@ -108,6 +109,8 @@ export default class DiagnosisReporter implements Reporter {
     const changes = outcomes.flatMap(({ result: r }) => changesOf(r));
     if (!findings.length && result.status !== 'passed') return undefined;
     const diagnosis = redactValue(diagnose(findings, config.url?.origin ?? 'unknown (KASM_URL not set where the report was merged)', new Date(), changes));
+    const labKind = process.env[LAB_USED_VARIABLE];
+    if (labKind === 'real-parts' || labKind === 'in-process') diagnosis.lab = { kind: labKind, ...(process.env[LAB_REASON_VARIABLE] ? { reason: process.env[LAB_REASON_VARIABLE] } : {}) };
     mkdirSync(config.reportsDir, { recursive: true });
     const facts = factsOf(diagnosis);
     // The last healthy run is the baseline; a run asked to compare says what changed since, before it may replace it.

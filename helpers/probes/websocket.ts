@@ -150,6 +150,8 @@ export interface HoldResult {
   heldMs: number;
   /** When the stream was cut, ms after it opened. */
   cutAfterMs?: number;
+  /** How long nothing had crossed the stream, either way, when it was cut: an idle timeout cuts a quiet stream. */
+  quietBeforeCutMs?: number;
   closeCode?: number;
   closeReason?: string;
   bytes: number;
@@ -168,13 +170,18 @@ const CLOSE_MEANING: Record<number, string> = {
 
 export const describeClose = (code: number | undefined) => (code === undefined ? 'no close code' : `${code} (${CLOSE_MEANING[code] ?? 'see RFC 6455 §7.4'})`);
 
-/** Acts as a viewer (RFB handshake, an update request a second) and keeps the stream open for holdMs. */
+/**
+ * Acts as an idle viewer and keeps the stream open for holdMs: the RFB handshake, then, as noVNC does, one
+ * incremental update request for a corner of the screen after each message the server sends. Nothing changes there,
+ * so the stream goes quiet as it does for a user who walked away, and an idle timeout in the path (nginx's
+ * proxy_read_timeout, a load balancer's idle timeout) can show; a viewer that asked every second would reset it.
+ */
 export function holdWebSocket(options: HoldOptions): Promise<HoldResult> {
   const started = performance.now();
   return new Promise((resolve) => {
     const rfb = new RfbServerStream();
     let openedAt: number | undefined;
-    let ticker: NodeJS.Timeout | undefined;
+    let lastActivity = performance.now();
     let settled = false;
     const ws = new WebSocket(options.url.href.replace(/^http/, 'ws'), ['binary'], {
       headers: { Cookie: options.cookieHeader, Origin: options.origin, 'User-Agent': 'kasm-synthetics websocket hold' },
@@ -186,7 +193,6 @@ export function holdWebSocket(options: HoldOptions): Promise<HoldResult> {
       if (settled) return;
       settled = true;
       clearTimeout(holdTimer);
-      clearInterval(ticker);
       const heldMs = openedAt === undefined ? 0 : Math.round(performance.now() - openedAt);
       resolve({ ...result, heldMs, bytes: rfb.progress.bytes, rfbPhase: rfb.progress.phase });
     };
@@ -206,6 +212,7 @@ export function holdWebSocket(options: HoldOptions): Promise<HoldResult> {
     });
     // The replies a viewer owes at each step of the RFB 3.8 handshake, then an update request a second.
     ws.on('message', (data: Buffer) => {
+      lastActivity = performance.now();
       rfb.server(data);
       const reply = (flag: keyof typeof sent, bytes: Buffer | string) => {
         if (!sent[flag]) ws.send(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes);
@@ -214,14 +221,12 @@ export function holdWebSocket(options: HoldOptions): Promise<HoldResult> {
       if (after(['security-types', 'security-result', 'server-init', 'messages'])) reply('version', 'RFB 003.008\n');
       if (after(['security-result', 'server-init', 'messages'])) reply('choice', Buffer.from([1]));
       if (after(['server-init', 'messages'])) reply('init', Buffer.from([1]));
-      if (after(['messages']) && !ticker) {
-        const request = Buffer.from([3, 1, 0, 0, 0, 0, 0, 16, 0, 16]);
-        ticker = setInterval(() => ws.readyState === WebSocket.OPEN && ws.send(request), 1_000);
-      }
+      if (after(['messages']) && ws.readyState === WebSocket.OPEN) ws.send(Buffer.from([3, 1, 0, 0, 0, 0, 0, 16, 0, 16]));
     });
     ws.on('close', (code, reason) => {
       if (openedAt === undefined) return;
-      finish({ ok: false, openedAfterMs: Math.round(openedAt - started), cutAfterMs: Math.round(performance.now() - openedAt), closeCode: code, closeReason: reason.toString() });
+      const now = performance.now();
+      finish({ ok: false, openedAfterMs: Math.round(openedAt - started), cutAfterMs: Math.round(now - openedAt), quietBeforeCutMs: Math.round(now - lastActivity), closeCode: code, closeReason: reason.toString() });
     });
     ws.on('unexpected-response', (_req, res) => {
       finish({ ok: false, error: `the upgrade was answered ${res.statusCode} ${res.statusMessage ?? ''}`.trim() });

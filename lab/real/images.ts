@@ -16,7 +16,7 @@ export interface ImageSpec {
   changes: string[];
 }
 
-const health = (url: string) => `HEALTHCHECK --interval=2s --timeout=2s --start-period=1s --retries=2 CMD ["/usr/bin/curl", "-fsS", "-o", "/dev/null", "${url}"]`;
+const health = (url: string) => `HEALTHCHECK --interval=1s --timeout=2s --retries=2 CMD ["/usr/bin/curl", "-fsS", "-o", "/dev/null", "${url}"]`;
 const PATH = 'ENV PATH=/opt/kasmvnc/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export const IMAGES = {
@@ -30,7 +30,7 @@ export const IMAGES = {
 
 /** The image's own files; the rest of a container's filesystem is the machine's /usr. */
 export function makeRootfs(dir: string): void {
-  for (const sub of ['usr', 'etc', 'proc', 'sys', 'dev', 'tmp', 'run', 'var/log/nginx', 'var/lib/nginx', 'var/cache/nginx', 'home/kasm-user', 'opt/kasm-synthetics', 'opt/kasmvnc/bin', 'srv/www']) mkdirSync(join(dir, sub), { recursive: true });
+  for (const sub of ['usr', 'etc', 'root', 'proc', 'sys', 'dev', 'tmp', 'run', 'var/log/nginx', 'var/lib/nginx', 'var/cache/nginx', 'home/kasm-user', 'opt/kasm-synthetics', 'opt/kasmvnc/bin', 'srv/www']) mkdirSync(join(dir, sub), { recursive: true });
   for (const link of ['bin', 'lib', 'lib64', 'sbin']) symlinkSync(`usr/${link}`, join(dir, link));
   chmodSync(join(dir, 'tmp'), 0o1777);
   writeFileSync(join(dir, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33:www-data:/var/www:/usr/sbin/nologin\nkasm-user:x:1000:1000::/home/kasm-user:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n');

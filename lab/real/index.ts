@@ -10,6 +10,7 @@ import selfsigned from 'selfsigned';
 import { projectRoot } from '../../helpers/config.ts';
 import { parseFaults, type FaultName } from '../faults.ts';
 import { hex32, newImage, newUser, type LabAgent, type LabImage, type LabZone } from '../kasm-api.ts';
+import { bundleServices } from './bundle.ts';
 import { IMAGES, KASM_VERSION } from './images.ts';
 import { kasmDir, startAgent, startWebapp, writeFaults, type Pem } from './kasm.ts';
 import { lbConf } from './nginx.ts';
@@ -17,6 +18,23 @@ import { startRealHosts, type RealHosts } from './hosts.ts';
 import { RealLabError } from './run.ts';
 
 export const PRIMARY_HOST = 'kasm.localhost';
+
+/** The faults this lab makes as misconfigurations of its real parts; the others are the in-process lab's still. */
+export const REAL_FAULTS: ReadonlySet<FaultName> = new Set<FaultName>([
+  'websocket-blocked',
+  'websocket-upgrade-stripped',
+  'websocket-idle-cut',
+  'websocket-malformed',
+  'cookie-stripped',
+  'no-resources',
+  'kasm-connect-denied',
+  'internal-auth-denied',
+  'cookie-blocked',
+  'duplicate-cookies',
+  'vnc-password-stale',
+  'container-unhealthy',
+  'kasmvnc-crash',
+]);
 
 export interface RealLabOptions {
   webapps?: number;
@@ -97,6 +115,8 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
   try {
     const webappCount = options.webapps ?? 1;
     if (webappCount !== 1) throw new RealLabError('the real-parts lab has one WebApp server for now (kasm_api keeps its database in memory)');
+    const bundleDir = join(root, 'bundle');
+    const bundling = bundleServices(bundleDir);
     hosts = await startRealHosts({
       root,
       webapps: webappCount,
@@ -104,11 +124,18 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
       projectRoot,
       images: (role) => (role === 'webapp' ? [IMAGES.proxy, IMAGES.api, IMAGES.manager, IMAGES.share] : [IMAGES.proxy, IMAGES.agent, IMAGES.desktop]),
     });
-    let active = new Set(parseFaults(options.faults));
+    const realFaults = (list: string | string[] | undefined) => {
+      const names = parseFaults(list);
+      const pending = names.filter((f) => !REAL_FAULTS.has(f));
+      if (pending.length) throw new RealLabError(`the real-parts lab has no form of ${pending.join(', ')} yet (KASM_LAB_KIND=in-process has)`);
+      return new Set(names);
+    };
+    let active = realFaults(options.faults);
     const webapps = hosts.hosts.filter((h) => h.role === 'webapp').map((h) => h.host);
     const agentHosts = hosts.hosts.filter((h) => h.role === 'agent').map((h) => h.host);
     const lb = hosts.byId('lb');
     const pem = await makePem(hosts.hosts.map((h) => h.host.spec.ip));
+    await bundling;
 
     const apiKey = randomBytes(6).toString('hex');
     const apiSecret = options.credentials?.apiSecret ?? randomBytes(24).toString('base64url');
@@ -121,8 +148,8 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
     const faultList = () => [...active];
 
     await Promise.all([
-      ...webapps.map((host) => startWebapp(host, { projectDir: projectRoot, pem, faults: faultList(), api: { apiKey, apiSecret, users: [user], images: [image], zones: [zone], agents, agentToken, proxyContainerIp: '172.18.0.5' } })),
-      ...agentHosts.map((host) => startAgent(host, { projectDir: projectRoot, pem, upstreamAuthAddress: webappIp, token: agentToken, kasmvncLogLevel: options.kasmvncLogLevel ?? 100, faults: faultList() })),
+      ...webapps.map((host) => startWebapp(host, { bundleDir, pem, faults: faultList(), api: { apiKey, apiSecret, users: [user], images: [image], zones: [zone], agents, agentToken, proxyContainerIp: '172.18.0.5' } })),
+      ...agentHosts.map((host) => startAgent(host, { bundleDir, pem, upstreamAuthAddress: webappIp, token: agentToken, kasmvncLogLevel: options.kasmvncLogLevel ?? 100, faults: faultList() })),
     ]);
 
     const lbDir = join(lb.dir, 'nginx');
@@ -138,10 +165,11 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
 
     const controlSocket = join(kasmDir(webapps[0]!, 'api'), 'control.sock');
     await waitFor('kasm_api did not answer on its control socket', 60_000, async () => Boolean(await control<KasmState>(controlSocket, '/state')));
-    await waitFor('the Kasm containers did not all become healthy', 60_000, async () => {
+    await waitFor('the Kasm containers did not all come up', 60_000, async () => {
       for (const host of [...webapps, ...agentHosts]) {
         const { stdout } = await host.docker(['ps', '-a', '--format', '{{.Names}} {{.Status}}']);
-        if (/starting|unhealthy|Exited|Restarting/.test(stdout) || !stdout.includes('kasm_proxy')) return false;
+        // Settled: every container up and its health decided (container-unhealthy makes kasm_agent's unhealthy).
+        if (/starting|Exited|Restarting/.test(stdout) || !stdout.includes('kasm_proxy')) return false;
       }
       return true;
     });
@@ -170,7 +198,7 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
     writeFileSync(envFile, `${Object.entries(env).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('\n')}\n`, { mode: 0o600 });
 
     const setFaults = async (list: string | string[] | undefined) => {
-      active = new Set(parseFaults(list));
+      active = realFaults(list);
       for (const host of webapps) writeFaults(host, 'webapp', faultList());
       for (const host of agentHosts) writeFaults(host, 'agent', faultList());
       writeLb();

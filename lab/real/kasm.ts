@@ -4,6 +4,7 @@
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Service } from './bundle.ts';
 import type { RealHost } from './host.ts';
 import { IMAGES } from './images.ts';
 import { agentProxyConf, webappProxyConf } from './nginx.ts';
@@ -22,9 +23,9 @@ export const kasmDir = (host: RealHost, ...parts: string[]) => join(host.dir, 'k
 
 const usr = ['-v', '/usr:/usr:ro', '-v', '/etc/ssl:/etc/ssl:ro'];
 
-/** One of our programs in a Kasm container, from the project folder mounted read-only. */
-function program(projectDir: string, script: string, args: string[] = []): { options: string[]; command: string[] } {
-  return { options: ['-v', `${projectDir}:/opt/kasm-synthetics:ro`, '-w', '/opt/kasm-synthetics'], command: ['/usr/bin/node', '--import', 'tsx', `lab/real/services/${script}`, ...args] };
+/** One of our programs in a Kasm container: plain node on its bundle (lab/real/bundle.ts), mounted read-only. */
+function program(bundleDir: string, service: Service, args: string[] = []): { options: string[]; command: string[] } {
+  return { options: ['-v', `${bundleDir}:/opt/kasm-lab:ro`], command: ['/usr/bin/node', `/opt/kasm-lab/${service}.mjs`, ...args] };
 }
 
 async function runContainer(host: RealHost, name: string, options: string[], image: string, run: { options?: string[]; command: string[] }): Promise<void> {
@@ -43,7 +44,7 @@ const proxyContainer = (host: RealHost, extra: string[] = []) =>
   runContainer(host, 'kasm_proxy', [...usr, '-p', '443:443', '--network-alias', 'proxy', '-v', `${kasmDir(host, 'nginx')}:/etc/nginx:ro`, ...extra], IMAGES.proxy.tag, { command: ['/usr/sbin/nginx', '-g', 'daemon off;'] });
 
 export interface WebappOptions {
-  projectDir: string;
+  bundleDir: string;
   pem: Pem;
   api: ApiSettings;
   faults: string[];
@@ -56,15 +57,15 @@ export async function startWebapp(host: RealHost, options: WebappOptions): Promi
   writeProxyFiles(host, webappProxyConf(), options.pem);
   cpSync(WWW, kasmDir(host, 'www'), { recursive: true });
   await Promise.all([
-    runContainer(host, 'kasm_api', [...usr, '--network-alias', 'kasm-api', '-v', `${kasmDir(host, 'api')}:/etc/kasm`], IMAGES.api.tag, program(options.projectDir, 'api.ts')),
-    runContainer(host, 'kasm_manager', usr, IMAGES.manager.tag, program(options.projectDir, 'service.ts', ['kasm_manager', '8181'])),
-    runContainer(host, 'kasm_share', usr, IMAGES.share.tag, program(options.projectDir, 'service.ts', ['kasm_share', '8182'])),
+    runContainer(host, 'kasm_api', [...usr, '--network-alias', 'kasm-api', '-v', `${kasmDir(host, 'api')}:/etc/kasm`], IMAGES.api.tag, program(options.bundleDir, 'api')),
+    runContainer(host, 'kasm_manager', usr, IMAGES.manager.tag, program(options.bundleDir, 'service', ['kasm_manager', '8181'])),
+    runContainer(host, 'kasm_share', usr, IMAGES.share.tag, program(options.bundleDir, 'service', ['kasm_share', '8182'])),
   ]);
   await proxyContainer(host, ['-v', `${kasmDir(host, 'www')}:/srv/www:ro`]);
 }
 
 export interface AgentOptions {
-  projectDir: string;
+  bundleDir: string;
   pem: Pem;
   upstreamAuthAddress: string;
   token: string;
@@ -75,7 +76,7 @@ export interface AgentOptions {
 export async function startAgent(host: RealHost, options: AgentOptions): Promise<void> {
   mkdirSync(kasmDir(host, 'agent'), { recursive: true });
   mkdirSync(kasmDir(host, 'session'), { recursive: true });
-  const settings: AgentSettings = { token: options.token, projectDir: options.projectDir, network: NETWORK, kasmvncLogLevel: options.kasmvncLogLevel, sessionEtc: kasmDir(host, 'session') };
+  const settings: AgentSettings = { token: options.token, bundleDir: options.bundleDir, network: NETWORK, kasmvncLogLevel: options.kasmvncLogLevel, sessionEtc: kasmDir(host, 'session') };
   writeFileSync(kasmDir(host, 'agent', 'agent.json'), JSON.stringify(settings), { mode: 0o600 });
   for (const dir of ['agent', 'session']) writeFileSync(kasmDir(host, dir, 'faults.json'), JSON.stringify(options.faults));
   writeProxyFiles(host, agentProxyConf(options.upstreamAuthAddress), options.pem);
@@ -84,7 +85,7 @@ export async function startAgent(host: RealHost, options: AgentOptions): Promise
     'kasm_agent',
     [...usr, '-v', '/run/docker.sock:/var/run/docker.sock', '-v', `${kasmDir(host, 'nginx', 'conf.d', 'containers.d')}:/etc/nginx/conf.d/containers.d`, '-v', `${kasmDir(host, 'agent')}:/etc/kasm`],
     IMAGES.agent.tag,
-    program(options.projectDir, 'agent.ts'),
+    program(options.bundleDir, 'agent'),
   );
   await proxyContainer(host);
 }

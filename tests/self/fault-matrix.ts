@@ -14,6 +14,11 @@ export interface MatrixRow {
   /** Checks that must pass only on a retry, reported as flaky warnings. */
   flaky?: CheckId[];
   title?: string;
+  /**
+   * Where the fault reaches further on the real-parts lab than in the in-process one, what fails there and why: a
+   * real part couples what the stand-in kept apart.
+   */
+  onRealParts?: { failing: CheckId[]; why: string };
 }
 
 export const FAULT_MATRIX: MatrixRow[] = [
@@ -34,7 +39,13 @@ export const FAULT_MATRIX: MatrixRow[] = [
   { fault: 'upstream-auth-unresolvable', failing: ['agent.upstream-auth-reachable'], faultyHop: 'agent', message: /the host name does not resolve from here .*\(curl exit 6\)/ },
   { fault: 'upstream-auth-unreachable', failing: ['agent.upstream-auth-reachable'], faultyHop: 'agent', message: /\(curl exit 7\)/ },
   { fault: 'internal-auth-denied', failing: ['api.internal-auth'], faultyHop: 'api', message: /kasm_api answered \/api\/internal_auth\/ with 403/ },
-  { fault: 'container-unhealthy', failing: ['agent.containers'], faultyHop: 'agent', message: /kasm_agent Up .*\(unhealthy\)/ },
+  {
+    fault: 'container-unhealthy',
+    failing: ['agent.containers'],
+    faultyHop: 'agent',
+    message: /kasm_agent Up .*\(unhealthy\)/,
+    onRealParts: { failing: ['agent.containers', 'agent.local-connectivity'], why: "kasm_proxy's /agent/__healthcheck is kasm_agent's own health check, the one Docker's HEALTHCHECK calls" },
+  },
   { fault: 'proxy-not-listening', failing: ['webapp.listening'], faultyHop: 'webapp', message: /nothing listens on port \d+ \(ss -ltn\)/ },
   { fault: 'host-firewall', failing: ['agent.local-connectivity'], faultyHop: 'agent', message: /curl https:\/\/127\.0\.20\.1:\d+\/agent\/__healthcheck from the server itself failed/ },
   { fault: 'proxy-stale-dns', failing: ['webapp.local-connectivity'], faultyHop: 'webapp', message: /kasm_proxy answers 502 for \/api\/__healthcheck while kasm_api is Up/ },

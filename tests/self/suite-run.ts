@@ -24,7 +24,7 @@ export interface StartedSuite {
   finished: Promise<Run>;
 }
 
-export function startSuite(lab: Lab, dir: string, extraEnv: Record<string, string> = {}, args: string[] = []): StartedSuite {
+export function startSuite(lab: Pick<Lab, 'env'>, dir: string, extraEnv: Record<string, string> = {}, args: string[] = []): StartedSuite {
   // Its own process group, so kill() reaches the workers too.
   const child = spawn(join(projectRoot, 'node_modules/.bin/playwright'), ['test', ...args], { cwd: projectRoot, env: suiteEnv(lab, dir, extraEnv), detached: true });
   const kill = () => {
@@ -57,7 +57,7 @@ export function failureContext(run: Run, tail = 5000): string {
   return `\n--- ${header}\n--- suite output (last ${tail} characters) ---\n${run.output.slice(-tail)}`;
 }
 
-export const runSuite = (lab: Lab, dir: string, extraEnv: Record<string, string> = {}, args: string[] = []): Promise<Run> => startSuite(lab, dir, extraEnv, args).finished;
+export const runSuite = (lab: Pick<Lab, 'env'>, dir: string, extraEnv: Record<string, string> = {}, args: string[] = []): Promise<Run> => startSuite(lab, dir, extraEnv, args).finished;
 
 export interface Cli {
   code: number | null;
@@ -69,7 +69,7 @@ export interface Cli {
 }
 
 /** Runs one of the project's CLIs (helpers/cli/<name>.ts) against the lab, as its npm script would, and collects what it printed. */
-export function runCli(lab: Lab, dir: string, name: string, args: string[] = [], extraEnv: Record<string, string> = {}): Promise<Cli> {
+export function runCli(lab: Pick<Lab, 'env'>, dir: string, name: string, args: string[] = [], extraEnv: Record<string, string> = {}): Promise<Cli> {
   const started = Date.now();
   const child = spawn(join(projectRoot, 'node_modules/.bin/tsx'), [`helpers/cli/${name}.ts`, ...args], { cwd: projectRoot, env: suiteEnv(lab, dir, extraEnv) });
   const printed = { stdout: '', stderr: '', output: '' };

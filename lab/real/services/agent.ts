@@ -12,8 +12,8 @@ import { FileFaults, onStop, readSettings, stdoutLog } from './common.ts';
 export interface AgentSettings {
   /** The manager token kasm_api sends (Authorization: Bearer). */
   token: string;
-  /** The project folder on the host, mounted read-only into session containers for their KasmVNC. */
-  projectDir: string;
+  /** The lab's bundle folder on the host (lab/real/bundle.ts), mounted read-only into session containers for KasmVNC. */
+  bundleDir: string;
   network: string;
   kasmvncLogLevel: number;
   /** The host folder session containers get as /etc/kasm (the lab's faults for KasmVNC). */
@@ -98,10 +98,9 @@ async function provision(request: ProvisionRequest): Promise<unknown> {
     'run', '-d', '--name', name, '--network', settings.network, ...hostname,
     ...env.flatMap((e) => ['-e', e]),
     '--label', `kasm.kasm_id=${request.kasm_id}`,
-    '-v', '/usr:/usr:ro', '-v', '/etc/ssl:/etc/ssl:ro', '-v', `${settings.projectDir}:/opt/kasm-synthetics:ro`, '-v', `${settings.sessionEtc}:/etc/kasm:ro`,
-    '-w', '/opt/kasm-synthetics',
+    '-v', '/usr:/usr:ro', '-v', '/etc/ssl:/etc/ssl:ro', '-v', `${settings.bundleDir}:/opt/kasm-lab:ro`, '-v', `${settings.sessionEtc}:/etc/kasm:ro`,
     request.image,
-    '/usr/bin/node', '--import', 'tsx', '/opt/kasm-synthetics/lab/real/services/kasmvnc.ts',
+    '/usr/bin/node', '/opt/kasm-lab/kasmvnc.mjs',
   ]);
   const inspected = JSON.parse(await docker(['inspect', '--format', '{{json .}}', id])) as { Config: { Hostname: string }; NetworkSettings: { Networks: Record<string, { IPAddress: string }> } };
   const ip = inspected.NetworkSettings.Networks[settings.network]?.IPAddress ?? '';
