@@ -1,25 +1,16 @@
 // Which embedded lab a run gets: the real-parts lab (lab/real/) where it can run, since that is what users' hosts
 // are made of, else the in-process lab (lab/index.ts), with the reason said in one line.
 import { parseFaults } from './faults.ts';
-import { startLab, type LabOptions } from './index.ts';
+import { startLab, type Lab, type LabOptions } from './index.ts';
 import { realLabSupport } from './real/prereqs.ts';
-import { REAL_FAULTS, startRealLab } from './real/index.ts';
+import { REAL_FAULTS, startRealLab, type RealLab } from './real/index.ts';
 
 export type LabKind = 'auto' | 'real' | 'in-process';
 
-export interface EmbeddedLab {
-  url: string;
-  env: Record<string, string>;
-  faults: { readonly active: ReadonlySet<string> };
-  stop(): Promise<void>;
-}
-
-export interface ChosenLab {
-  lab: EmbeddedLab;
-  kind: 'real-parts' | 'in-process';
-  /** Why the in-process lab was used, when the real-parts one was not. */
-  reason?: string;
-}
+export type ChosenLab =
+  | { kind: 'real-parts'; lab: RealLab; reason?: undefined }
+  /** reason: why the in-process lab was used, when the real-parts one was not. */
+  | { kind: 'in-process'; lab: Lab; reason: string };
 
 export class LabUnavailableError extends Error {
   readonly code = 'LAB_UNAVAILABLE';

@@ -1,4 +1,5 @@
 // The embedded Kasm lab: one process, one temp folder, every server on 127.0.0.0/8.
+import { envFileText } from './state.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -404,7 +405,7 @@ async function build(root: string, options: LabOptions, stops: Array<() => Promi
     KASM_STATE_DIR: join(root, 'state'),
   };
   const envFile = join(root, 'lab.env');
-  writeFileSync(envFile, `${Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n')}\n`, { mode: 0o600 });
+  writeFileSync(envFile, envFileText(env), { mode: 0o600 });
   writeJson(paths.lab(root), { root, url, hosts: hosts.map((h) => h.state) });
 
   return { root, url, env, envFile, faults, hosts: hosts.map((h) => h.state), api: apis[0]!, workspace: image, ssh, stop };

@@ -1,7 +1,7 @@
 // `npm run lab`: start the embedded lab and keep it up until Ctrl-C.
 import { parseArgs } from 'node:util';
 import { FAULTS } from './faults.ts';
-import { startLab } from './index.ts';
+import { startEmbeddedLab, type LabKind } from './embedded.ts';
 
 const SECRET = /SECRET|PASSWORD/;
 
@@ -13,13 +13,14 @@ const { values } = parseArgs({
     zones: { type: 'string', default: process.env.KASM_LAB_ZONES ?? '1' },
     'kasmvnc-log-level': { type: 'string', default: process.env.KASM_LAB_KASMVNC_LOG_LEVEL ?? '100' },
     'log-history': { type: 'string', default: process.env.KASM_LAB_LOG_HISTORY ?? '0' },
+    kind: { type: 'string', default: process.env.KASM_LAB_KIND ?? 'auto' },
     keep: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 
 if (values.help) {
-  console.log(`npm run lab -- [--faults a,b] [--webapps N] [--agents N] [--zones N] [--kasmvnc-log-level 100|30] [--log-history 1G] [--keep]\n\nFaults:\n${Object.entries(FAULTS).map(([name, what]) => `  ${name.padEnd(28)} ${what}`).join('\n')}`);
+  console.log(`npm run lab -- [--kind auto|real|in-process] [--faults a,b] [--webapps N] [--agents N] [--zones N] [--kasmvnc-log-level 100|30] [--log-history 1G] [--keep]\n\nFaults:\n${Object.entries(FAULTS).map(([name, what]) => `  ${name.padEnd(28)} ${what}`).join('\n')}`);
   process.exit(0);
 }
 
@@ -42,8 +43,13 @@ function size(value: string): number {
   return Number(m[1]) * 1024 ** ' KMG'.indexOf((m[2] || ' ').toUpperCase());
 }
 
+if (!['auto', 'real', 'in-process'].includes(values.kind)) {
+  console.error(`lab: --kind (KASM_LAB_KIND) must be auto, real or in-process, got "${values.kind}"`);
+  process.exit(2);
+}
+
 try {
-  const lab = await startLab({
+  const chosen = await startEmbeddedLab(values.kind as LabKind, {
     faults: values.faults,
     webapps: count('webapps', values.webapps),
     agents: count('agents', values.agents),
@@ -52,10 +58,16 @@ try {
     logHistoryBytes: size(values['log-history']),
     keep: values.keep,
   });
-  console.log(`Kasm lab is up (state in ${lab.root})`);
+  const { lab } = chosen;
+  console.log(`Kasm lab (${chosen.kind}${chosen.reason ? `: ${chosen.reason}` : ''}) is up (state in ${lab.root})`);
   console.log(`  Web app:      ${lab.url}`);
-  for (const host of lab.hosts) {
-    console.log(`  ${host.id.padEnd(12)}  kasm_proxy https://${host.ip}:${host.proxyPort}   ssh ${lab.ssh.user}@${host.ip} -p ${host.sshPort} -i ${lab.ssh.clientKeyFile} -o UserKnownHostsFile=${lab.ssh.knownHostsFile}`);
+  if (chosen.kind === 'real-parts') {
+    for (const { role, host } of chosen.lab.hosts.hosts) console.log(`  ${host.spec.hostname.padEnd(14)}  ${role.padEnd(8)} ${host.spec.ip}   namespace ${host.ns}`);
+    console.log(`  SSH (OpenSSH, through the bastion):  ssh -F ${chosen.lab.hosts.ssh.configFile} kasm-agent-1`);
+  } else {
+    for (const host of chosen.lab.hosts) {
+      console.log(`  ${host.id.padEnd(12)}  kasm_proxy https://${host.ip}:${host.proxyPort}   ssh ${chosen.lab.ssh.user}@${host.ip} -p ${host.sshPort} -i ${chosen.lab.ssh.clientKeyFile} -o UserKnownHostsFile=${chosen.lab.ssh.knownHostsFile}`);
+    }
   }
   console.log(`  Faults:       ${[...lab.faults.active].join(', ') || 'none'}`);
   console.log(`\nEnvironment (${lab.envFile}; secrets are only in the file):`);

@@ -105,3 +105,11 @@ export function updateContainer(root: string, hostId: string, name: string, chan
   const file = join(paths.container(root, hostId, name), 'container.json');
   writeJson(file, { ...readJson<ContainerState>(file), ...change });
 }
+
+/**
+ * A lab's env file: each value single-quoted, so `set -a; . lab.env` in a shell and dotenv read the same values
+ * (`KASM_WORKSPACE='Ubuntu Jammy'`, not a command named Jammy).
+ */
+export function envFileText(env: Record<string, string>): string {
+  return `${Object.entries(env).map(([k, v]) => `${k}='${v.replaceAll("'", `'\\''`)}'`).join('\n')}\n`;
+}

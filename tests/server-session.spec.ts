@@ -3,6 +3,7 @@
 // when the stream closes, so the page is closed before the logs are read).
 import { check, expect, test, type Check } from '../helpers/fixtures/index.ts';
 import { skipWithoutHosts } from '../helpers/fixtures/servers.ts';
+import { sessionCalls } from '../helpers/judge/session-calls.ts';
 import { kasmIdsIn, parseKasmApiLog, type KasmApiEntry } from '../helpers/logs/kasm-api.ts';
 import { parseNginxAccessLog } from '../helpers/logs/nginx.ts';
 import type { Servers } from '../helpers/fixtures/servers.ts';
@@ -55,7 +56,6 @@ for (const [id, path] of [
     const logs = await test.step(`webapp: docker logs --since ${since.toISOString()} --tail ${config.logTailLines} kasm_api on every WebApp server`, () => kasmApiLines(servers, since, config.logTailLines, check));
     const calls = logs.flatMap((l) => l.entries.filter((e) => e.kind === 'access' && e.path === path && e.at >= since).map((e) => ({ host: l.host, entry: e })));
     const mentions = logs.flatMap((l) => l.entries.filter((e) => e.kind === 'message' && kasmIdsIn(e).includes(opened.kasmId)).map((e) => ({ host: l.host, entry: e })));
-    const denials = calls.filter((c) => c.entry.kind === 'access' && (c.entry.status === 401 || c.entry.status === 403));
     const warnings = logs.flatMap((l) => l.entries.filter((e) => e.kind === 'message' && e.at >= since && /missing required username or token|Invalid token|Unauthorized/i.test(e.message)).map((e) => ({ host: l.host, entry: e })));
     await check.evidence('kasm_api lines', {
       window: { since: since.toISOString(), tail: config.logTailLines, ...(logs.some((l) => l.tailReached) ? { cut: `${logs.filter((l) => l.tailReached).map((l) => l.host).join(', ')}: ${tailNote(config.logTailLines)}` } : {}) },
@@ -64,12 +64,13 @@ for (const [id, path] of [
       warnings: warnings.slice(-10).map((c) => `${c.host}: ${line(c.entry)}`),
       unparsed: logs.map((l) => ({ host: l.host, count: l.unparsed.length, sample: l.unparsed.slice(0, 3) })),
     });
-    const accepted = calls.filter((c) => c.entry.kind === 'access' && c.entry.status === 202);
-    const ours = id === 'api.kasm-connect' ? mentions.length > 0 || accepted.some((c) => kasmIdsIn(c.entry).includes(opened.kasmId)) : true;
-    if (accepted.length && ours) {
-      check.pass(`${path} answered 202 for session ${opened.kasmId} (${accepted.length} call(s) with 202 in its window on ${[...new Set(accepted.map((c) => c.host))].join(', ')})`);
+    const own = sessionCalls(path, calls, mentions, opened.kasmId);
+    const elsewhere = own.others ? `; ${own.others} call(s) in the window were for other sessions` : '';
+    if (own.accepted.length) {
+      check.pass(`${path} answered 202 for session ${opened.kasmId} (${own.accepted.length} line(s) naming it on ${[...new Set(own.accepted.map((c) => c.host))].join(', ')}${elsewhere})`);
       return;
     }
+    const denials = own.denied.length ? own.denied : own.unattributed.filter((c) => c.entry.kind === 'access' && (c.entry.status === 401 || c.entry.status === 403));
     if (denials.length) {
       const first = denials.at(-1)!;
       const missingValues = warnings.some((w) => /missing required username or token/i.test(w.entry.kind === 'message' ? w.entry.message : ''));
@@ -84,6 +85,14 @@ for (const [id, path] of [
       }
       check.fail({ summary: `kasm_api answered ${path} with ${first.entry.kind === 'access' ? first.entry.status : '?'} on ${first.host}: ${line(first.entry)}${warnings[0] ? ` / ${line(warnings[0].entry)}` : ''}` });
     }
+    const unattributedOk = own.unattributed.filter((c) => c.entry.kind === 'access' && c.entry.status === 202);
+    if (unattributedOk.length) {
+      check.warn({
+        summary: `${unattributedOk.length} ${path} call(s) answered 202 in the session's window, but no line names a session (no Referer logged), so whether session ${opened.kasmId}'s was accepted is not shown${elsewhere}`,
+        remediation: "Nothing is known to be broken: kasm_api's access lines carry no Referer here, so calls cannot be told apart by session. Check the agent's kasm_proxy logged the session's websockify (agent.websocket-log).",
+      });
+      return;
+    }
     const unreadable = logs.filter((l) => l.unread);
     if (unreadable.length) {
       check.fail({
@@ -94,7 +103,7 @@ for (const [id, path] of [
       });
     }
     check.fail({
-      summary: `no ${path} call ${accepted.length ? 'for this session ' : ''}reached kasm_api on ${logs.map((l) => l.host).join(', ')} since ${since.toISOString()}`,
+      summary: `no ${path} call for session ${opened.kasmId} reached kasm_api on ${logs.map((l) => l.host).join(', ')} since ${since.toISOString()}${elsewhere}`,
       remediation:
         id === 'api.kasm-connect'
           ? 'The desktop request never reached a WebApp kasm_proxy, or it could not call kasm_api: check the load balancer in front of the WebApp servers and `sudo docker logs kasm_proxy` there.'
@@ -135,8 +144,8 @@ test("the agent's kasm_proxy logged the session's websockify with 101", check('a
   };
   // nginx writes a WebSocket's line when it closes; the page is closed, so it comes within moments. A stream that
   // never upgraded (browser, probe and hold all refused) has no 101 line to wait for: one read decides.
-  if (opened.upgraded) await expect.poll(read, { timeout: 10_000, intervals: [250, 500, 1_000] }).toBe(true).catch(() => undefined);
-  else await read();
+  // The first read is outside the poll, so a host the suite cannot read ends the check as not judged at once.
+  if (!(await read()) && opened.upgraded) await expect.poll(read, { timeout: 10_000, intervals: [250, 500, 1_000] }).toBe(true).catch(() => undefined);
   await check.evidence('kasm_proxy lines', { agents: candidates.map((c) => c.name), since: since.toISOString(), tail: config.logTailLines, ...(cut.size ? { cut: `${[...cut].join(', ')}: ${tailNote(config.logTailLines)}` } : {}), lines: [...new Set(seen)].slice(-10) });
   if (!found && unreadable.size) {
     return check.fail({

@@ -93,6 +93,8 @@ export async function startRealHosts(options: HostsOptions): Promise<RealHosts> 
       }),
     );
 
+    // Started in parallel; listed in the order of the specs (load balancer, bastion, WebApp servers, agents).
+    hosts.sort((a, b) => specs.findIndex(([, s]) => s.id === a.host.spec.id) - specs.findIndex(([, s]) => s.id === b.host.spec.id));
     const bastion = started.find((h) => h.role === 'bastion')!;
     const published = await relay.publish(bastion.host.spec.ip, 22);
     const knownHosts = started.filter((h) => h.hostKey).map((h) => `${h.host.spec.ip} ${h.hostKey}`);

@@ -1,6 +1,7 @@
 // The real-parts lab: Kasm's hosts as network namespaces on this machine, with real OpenSSH, sudo, Docker engines,
 // nginx and firewalls, and the lab's programs only for what Kasm alone makes (kasm_api, kasm_agent, KasmVNC), each in
 // its container. Linux and root only (lab/real/prereqs.ts); everything it makes is gone when it stops.
+import { envFileText } from '../state.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -11,6 +12,7 @@ import { projectRoot } from '../../helpers/config.ts';
 import { parseFaults, type FaultName } from '../faults.ts';
 import { hex32, newImage, newUser, type LabAgent, type LabImage, type LabZone } from '../kasm-api.ts';
 import { bundleServices } from './bundle.ts';
+import { startColleague } from './colleague.ts';
 import { IMAGES, KASM_VERSION } from './images.ts';
 import { kasmDir, startAgent, startWebapp, writeFaults, type Pem } from './kasm.ts';
 import { lbConf } from './nginx.ts';
@@ -45,6 +47,8 @@ export interface RealLabOptions {
   kasmvncLogLevel?: number;
   /** websocket-idle-cut: the load balancer's proxy_read_timeout, in seconds. */
   idleCutSeconds?: number;
+  /** false: no other user's session beside the suite's (lab/real/colleague.ts). */
+  colleague?: boolean;
 }
 
 export interface KasmState {
@@ -64,6 +68,8 @@ export interface RealLab {
   /** What kasm_api holds (sessions, every token it handed out, the workspaces), through its control socket. */
   kasm(): Promise<KasmState>;
   startMs: number;
+  /** The other user's session kept busy beside the suite's, when there is one. */
+  colleagueKasmId: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -140,6 +146,7 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
     const apiKey = randomBytes(6).toString('hex');
     const apiSecret = options.credentials?.apiSecret ?? randomBytes(24).toString('base64url');
     const user = newUser('synthetic@kasm.local', options.credentials?.userPassword);
+    const colleagueUser = newUser('colleague@kasm.local');
     const image: LabImage = { ...newImage(KASM_VERSION), name: IMAGES.desktop.tag };
     const webappIp = webapps[0]!.spec.ip;
     const zone: LabZone = { zone_id: hex32(), zone_name: 'default', allow_origin_domain: '$request_host$', upstream_auth_address: webappIp, load_balancing_strategy: 'least_load', search_alternate_zones: true, prioritize_static_agents: true, proxy_connections: true, proxy_hostname: '$request_host$', proxy_path: 'desktop', proxy_port: 0 };
@@ -148,7 +155,7 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
     const faultList = () => [...active];
 
     await Promise.all([
-      ...webapps.map((host) => startWebapp(host, { bundleDir, pem, faults: faultList(), api: { apiKey, apiSecret, users: [user], images: [image], zones: [zone], agents, agentToken, proxyContainerIp: '172.18.0.5' } })),
+      ...webapps.map((host) => startWebapp(host, { bundleDir, pem, faults: faultList(), api: { apiKey, apiSecret, users: [user, colleagueUser], images: [image], zones: [zone], agents, agentToken, proxyContainerIp: '172.18.0.5' } })),
       ...agentHosts.map((host) => startAgent(host, { bundleDir, pem, upstreamAuthAddress: webappIp, token: agentToken, kasmvncLogLevel: options.kasmvncLogLevel ?? 100, faults: faultList() })),
     ]);
 
@@ -174,6 +181,9 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
       return true;
     });
 
+    // Other users' sessions are the normal state of a Kasm in use: one colleague's, busy the whole time.
+    const direct = await hosts.relay.publish(webappIp, 443);
+    const colleague = options.colleague === false ? undefined : await startColleague({ port: direct.port, apiKey, apiSecret, user: colleagueUser, image });
     const { ssh } = hosts;
     const env: Record<string, string> = {
       KASM_URL: url,
@@ -195,7 +205,7 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
       KASM_STATE_DIR: join(root, 'state'),
     };
     const envFile = join(root, 'lab.env');
-    writeFileSync(envFile, `${Object.entries(env).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('\n')}\n`, { mode: 0o600 });
+    writeFileSync(envFile, envFileText(env), { mode: 0o600 });
 
     const setFaults = async (list: string | string[] | undefined) => {
       active = realFaults(list);
@@ -206,6 +216,7 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
     };
     const kasm = () => control<KasmState>(controlSocket, '/state');
     const stopAll = async () => {
+      colleague?.stop();
       await control(controlSocket, '/destroy-all', 'POST').catch(() => undefined);
       await stop();
     };
@@ -219,6 +230,7 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
       faults: { get active() { return active; }, set: setFaults },
       kasm,
       startMs: Date.now() - started,
+      colleagueKasmId: colleague?.kasmId,
       stop: stopAll,
     };
   } catch (error) {

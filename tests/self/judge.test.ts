@@ -38,3 +38,33 @@ describe('describeCut', () => {
     assert.equal(describeCut({ cutAfterMs: 10, closeCode: 1006, bytes: 12 }, 1000).summary, 'the stream was cut 10 ms after it opened (of 1000 ms), close code 1006 (no close frame: the TCP connection was dropped by something in the path), after 12 bytes');
   });
 });
+
+describe('sessionCalls', async () => {
+  const { sessionCalls } = await import('../../helpers/judge/session-calls.ts');
+  const { parseKasmApiLog } = await import('../../helpers/logs/kasm-api.ts');
+  const ours = '6ae80946-dc5c-4a4a-a3d9-d70654863cca';
+  const theirs = '0b1c2d3e-4f50-4a6b-9c7d-8e9f0a1b2c3d';
+  const access = (status: number, kasmId: string | null) =>
+    `2026-12-02 17:57:10,120 [INFO] cherrypy.access.140087972390848: 172.18.0.5 - - [02/Dec/2026:17:57:10] "GET /api/kasm_connect/ HTTP/1.0" ${status} - "${kasmId ? `https://kasm.localhost:41915/desktop/${kasmId}/vnc/vnc.html?autoconnect=1` : ''}" "Mozilla/5.0"`;
+  const entries = (lines: string[]) => parseKasmApiLog(lines.join('\n')).entries.map((entry) => ({ host: '198.18.0.11', entry }));
+
+  it("counts another session's 202 as theirs, never as ours", () => {
+    const result = sessionCalls('/api/kasm_connect/', entries([access(202, theirs), access(202, theirs), access(401, ours)]), [], ours);
+    assert.deepEqual({ accepted: result.accepted.length, denied: result.denied.length, others: result.others, unattributed: result.unattributed.length }, { accepted: 0, denied: 1, others: 2, unattributed: 0 });
+  });
+
+  it('takes a 202 whose Referer names our session, and kasm_api\'s "Authenticated kasm_connect request" line for it', () => {
+    assert.equal(sessionCalls('/api/kasm_connect/', entries([access(202, ours)]), [], ours).accepted.length, 1);
+    const message = entries([`2026-12-02 17:57:10,121 [INFO] client_api_server: Authenticated kasm_connect request for (/desktop/${ours}/vnc/vnc.html) for user (synthetic@kasm.local)`]);
+    assert.equal(sessionCalls('/api/kasm_connect/', [], message, ours).accepted.length, 1);
+    const other = entries([`2026-12-02 17:57:10,121 [INFO] client_api_server: Authenticated kasm_connect request for (/desktop/${theirs}/vnc/vnc.html) for user (colleague@kasm.local)`]);
+    assert.equal(sessionCalls('/api/kasm_connect/', [], other, ours).accepted.length, 0);
+    // kasm_connect's success says nothing about the agent's internal_auth.
+    assert.equal(sessionCalls('/api/internal_auth/', [], message, ours).accepted.length, 0);
+  });
+
+  it('keeps calls whose lines name no session apart: they may be ours, but nothing shows it', () => {
+    const result = sessionCalls('/api/kasm_connect/', entries([access(202, null)]), [], ours);
+    assert.deepEqual([result.accepted.length, result.unattributed.length, result.others], [0, 1, 0]);
+  });
+});

@@ -381,3 +381,21 @@ function connectError(host: string, port: number): Promise<string> {
   });
 }
 
+describe('lab env files', () => {
+  it('read back the same in a shell (set -a; . lab.env) as they were written, spaces and quotes included', async () => {
+    const { envFileText } = await import('../../lab/state.ts');
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { execFileSync } = await import('node:child_process');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'kasm-envfile-'));
+    try {
+      const file = join(dir, 'lab.env');
+      writeFileSync(file, envFileText({ KASM_WORKSPACE: 'Ubuntu Jammy', KASM_TRICKY: "it's $HOME `x`" }));
+      const out = execFileSync('/bin/bash', ['-c', 'set -a; . "$1"; set +a; printf "%s\\n%s" "$KASM_WORKSPACE" "$KASM_TRICKY"', 'bash', file], { encoding: 'utf8' });
+      assert.equal(out, "Ubuntu Jammy\nit's $HOME `x`");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

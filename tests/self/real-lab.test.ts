@@ -2,7 +2,7 @@
 // the suite against it, fault by fault. Skipped, with the reason, where it cannot run (not Linux, not root, no apt).
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -117,7 +117,8 @@ describe('real-parts lab', { skip, concurrency: false }, () => {
         const text = readFileSync(file, 'latin1');
         for (const secret of secrets) assert.ok(!text.includes(secret), `a secret leaked into ${file}`);
       }
-      assert.deepEqual(state.sessions.filter((s) => s.status !== 'stopped').map((s) => s.kasmId), [], 'the suite left sessions behind');
+      assert.deepEqual(state.sessions.filter((s) => s.status !== 'stopped' && s.username === lab.env.KASM_USER).map((s) => s.kasmId), [], 'the suite left sessions behind');
+      assert.ok(state.sessions.some((s) => s.kasmId === lab.colleagueKasmId && s.status === 'running'), "the colleague's session was touched");
       if (row.env?.KASM_ALLOW_MUTATIONS === 'true') {
         assert.deepEqual(run.diagnosis.changes.map((c) => c.state), ['applied', 'restored'], context);
         assert.equal(state.images[0]!.run_config, overrideBefore, 'the override is restored byte for byte');
@@ -126,9 +127,46 @@ describe('real-parts lab', { skip, concurrency: false }, () => {
         assert.deepEqual(run.diagnosis.changes.map((c) => c.state), ['skipped'], context);
       }
       const { stdout } = await lab.hosts.byId('agent-1').docker(['ps', '-a', '--format', '{{.Names}}']);
-      assert.deepEqual(stdout.trim().split('\n').sort(), ['kasm_agent', 'kasm_proxy'], 'a session container was left on the agent');
+      assert.deepEqual(stdout.trim().split('\n').filter((name) => !name.startsWith('colleaguekas_')).sort(), ['kasm_agent', 'kasm_proxy'], 'a session container of the suite was left on the agent');
     });
   }
+  it('a check that cannot read its evidence (sudo wants a password, sshd stopped) is "not judged", never a Kasm hop failing, and costs no retry', { timeout: 180_000 }, async () => {
+    await lab.faults.set([]);
+    const agent = lab.hosts.byId('agent-1');
+    const rule = join(agent.dir, 'etc/sudoers.d/kasm-synthetics');
+    const saved = readFileSync(rule, 'utf8');
+    const cases: Array<{ name: string; breakIt: () => Promise<void>; mend: () => Promise<void>; says: RegExp }> = [
+      { name: 'sudo wants a password', breakIt: async () => rmSync(rule), mend: async () => writeFileSync(rule, saved, { mode: 0o440 }), says: /sudo wants a password .*\(sudo: a password is required\)/ },
+      {
+        name: 'sshd stopped',
+        breakIt: async () => void (await agent.exec(['/usr/bin/pkill', '-x', 'sshd'])),
+        mend: async () => {
+          await agent.exec(['/usr/sbin/sshd', '-f', '/etc/ssh/sshd_config']);
+          await agent.waitForSshd();
+        },
+        says: /could not check over SSH: .*198\.18\.0\.101:22.*Connection refused/,
+      },
+    ];
+    for (const c of cases) {
+      await c.breakIt();
+      try {
+        const run = await runSuite(lab, join(work, `not-judged-${c.name.replaceAll(' ', '-')}`));
+        const context = failureContext(run, 4000);
+        assert.equal(run.diagnosis?.verdict, 'healthy', `${c.name}: Kasm is healthy, the suite only could not see${context}`);
+        assert.equal(run.code, 0, context);
+        const notJudged = run.diagnosis!.findings.filter((f) => f.status === 'warn');
+        for (const check of ['agent.containers', 'agent.firewall', 'agent.websocket-log', 'session.crash', 'session.auth', 'session.websocket-handshake']) {
+          const finding = notJudged.find((f) => f.check === check);
+          assert.ok(finding, `${c.name}: ${check} is not judged${context}`);
+          assert.match(finding.summary, /^not judged: /, `${c.name}: ${check}`);
+          assert.match(finding.summary, c.says, `${c.name}: ${check}`);
+        }
+        assert.ok(!run.diagnosis!.findings.some((f) => f.flaky), `${c.name}: nothing was retried`);
+      } finally {
+        await c.mend();
+      }
+    }
+  });
 });
 
 describe('real-parts lab teardown', { skip, concurrency: false }, () => {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import ssh2 from 'ssh2';
 import type { Connection, ParsedKey } from 'ssh2';
-import { renderCommand, type RemoteCommand } from '../../helpers/probes/remote-commands.ts';
+import { renderCommand, sudoersRule, type RemoteCommand } from '../../helpers/probes/remote-commands.ts';
 import { fingerprintOf, SshError, SshHost, SshPool, type SshConnectOptions } from '../../helpers/probes/ssh.ts';
 import { installHostCommands } from '../../lab/host/install.ts';
 import { generateKey, startSshHosts, type SshHostsHandle } from '../../lab/ssh.ts';
@@ -313,6 +313,22 @@ describe('remote command allow-list', () => {
     expectNotAllowed({}, /command kind undefined is not allowed/);
     expectNotAllowed('docker ps', /command "docker ps" is not allowed: pass a RemoteCommand object/);
     expectNotAllowed(null, /command null is not allowed/);
+  });
+});
+
+describe('the sudoers rule', () => {
+  it('is the one the README shows users to copy', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const block = /```sudoers\n([\s\S]*?)```/.exec(readme)?.[1];
+    assert.equal(block, sudoersRule('kasm-synthetics'));
+  });
+
+  it('names every privileged command the suite renders, with nothing a value could widen', () => {
+    const rule = sudoersRule('u');
+    for (const program of ['/usr/bin/docker ps -a', '/usr/bin/docker ^logs', '/usr/bin/docker ^exec', '/usr/bin/docker ^inspect', '/usr/sbin/ufw status verbose', '/usr/sbin/iptables -S']) assert.ok(rule.includes(program), program);
+    // A sudoers glob's `*` also matches spaces, so further arguments; only the anchored regular expressions repeat.
+    const commands = rule.split('\n').filter((line) => line.includes('/usr/'));
+    for (const line of commands) assert.ok(line.includes(' ^') ? /\$, \\$|\$$/.test(line) : !/[*?[]/.test(line), line);
   });
 });
 
