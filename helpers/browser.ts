@@ -33,7 +33,7 @@ export class BrowserNotFoundError extends Error {
   }
 }
 
-const executable = (path: string) => {
+export const executable = (path: string) => {
   try {
     accessSync(path, constants.X_OK);
     return true;

@@ -1,5 +1,4 @@
 // The embedded Kasm lab: one process, one temp folder, every server on 127.0.0.0/8.
-import { envFileText } from './state.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -13,7 +12,7 @@ import { hex32, KasmApi, newImage, newStore, newUser, type LabAgent, type LabIma
 import { startKasmVnc, type KasmVncHandle } from './kasmvnc.ts';
 import { startAgentProxy, startEntry, startWebappProxy, type Listening, type SessionRoute, type Tls } from './proxy.ts';
 import { startSshHosts, type SshHostsHandle } from './ssh.ts';
-import { ContainerLog, createContainer, paths, readJson, updateContainer, writeJson, type ContainerState, type HostState, type Role } from './state.ts';
+import { ContainerLog, createContainer, paths, readJson, updateContainer, writeJson, writeLabEnvironment, type ContainerState, type HostState, type Role } from './state.ts';
 
 export interface LabOptions {
   webapps?: number;
@@ -385,27 +384,19 @@ async function build(root: string, options: LabOptions, stops: Array<() => Promi
 
   const url = `https://${PRIMARY_HOST}:${entry.port}`;
   const target = (role: Role) => ssh.hosts.filter((h) => hosts.find((x) => x.state.id === h.id)!.state.role === role).map((h) => `${ssh.user}@${h.host}:${h.port}`).join(',');
-  const env: Record<string, string> = {
-    KASM_URL: url,
-    KASM_API_KEY: apiKey,
-    KASM_API_SECRET: apiSecret,
-    KASM_USER: user.username,
-    KASM_USER_PASSWORD: user.password,
-    KASM_WORKSPACE: image.friendly_name,
-    KASM_INSECURE_TLS: 'true',
-    KASM_SSH_WEBAPP: target('webapp'),
-    KASM_SSH_AGENTS: target('agent'),
-    KASM_SSH_KEY_FILE: ssh.clientKeyFile,
-    KASM_SSH_KNOWN_HOSTS: ssh.knownHostsFile,
-    KASM_SSH_SUDO: 'true',
-    ...(new Set(webapps.map((h) => h.state.proxyPort)).size === 1 ? { KASM_WEBAPP_PORT: String(webapps[0]!.state.proxyPort) } : {}),
-    ...(new Set(agentHosts.map((h) => h.state.proxyPort)).size === 1 ? { KASM_AGENT_PORT: String(agentHosts[0]!.state.proxyPort) } : {}),
-    KASM_LAB_ROOT: root,
-    // Restore files belong with the lab: when it stops there is nothing left to restore.
-    KASM_STATE_DIR: join(root, 'state'),
-  };
-  const envFile = join(root, 'lab.env');
-  writeFileSync(envFile, envFileText(env), { mode: 0o600 });
+  const { env, envFile } = writeLabEnvironment({
+    root,
+    url,
+    apiKey,
+    apiSecret,
+    user,
+    workspace: image.friendly_name,
+    ssh: { webapp: [target('webapp')].filter(Boolean), agents: [target('agent')].filter(Boolean), keyFile: ssh.clientKeyFile, knownHostsFile: ssh.knownHostsFile },
+    ports: {
+      webapp: new Set(webapps.map((h) => h.state.proxyPort)).size === 1 ? webapps[0]!.state.proxyPort : undefined,
+      agent: new Set(agentHosts.map((h) => h.state.proxyPort)).size === 1 ? agentHosts[0]!.state.proxyPort : undefined,
+    },
+  });
   writeJson(paths.lab(root), { root, url, hosts: hosts.map((h) => h.state) });
 
   return { root, url, env, envFile, faults, hosts: hosts.map((h) => h.state), api: apis[0]!, workspace: image, ssh, stop };

@@ -113,3 +113,44 @@ export function updateContainer(root: string, hostId: string, name: string, chan
 export function envFileText(env: Record<string, string>): string {
   return `${Object.entries(env).map(([k, v]) => `${k}='${v.replaceAll("'", `'\\''`)}'`).join('\n')}\n`;
 }
+
+export interface LabEnvironment {
+  root: string;
+  url: string;
+  apiKey: string;
+  apiSecret: string;
+  user: { username: string; password: string };
+  workspace: string;
+  ssh: { webapp: string[]; agents: string[]; jump?: string; keyFile: string; knownHostsFile: string };
+  ports: { webapp?: number; agent?: number };
+}
+
+/**
+ * The KASM_* variables that point the suite at a lab, the same for both kinds, and its env file beside them
+ * (secrets included: never printed).
+ */
+export function writeLabEnvironment(lab: LabEnvironment): { env: Record<string, string>; envFile: string } {
+  const env: Record<string, string> = {
+    KASM_URL: lab.url,
+    KASM_API_KEY: lab.apiKey,
+    KASM_API_SECRET: lab.apiSecret,
+    KASM_USER: lab.user.username,
+    KASM_USER_PASSWORD: lab.user.password,
+    KASM_WORKSPACE: lab.workspace,
+    KASM_INSECURE_TLS: 'true',
+    KASM_SSH_WEBAPP: lab.ssh.webapp.join(','),
+    KASM_SSH_AGENTS: lab.ssh.agents.join(','),
+    ...(lab.ssh.jump ? { KASM_SSH_JUMP: lab.ssh.jump } : {}),
+    KASM_SSH_KEY_FILE: lab.ssh.keyFile,
+    KASM_SSH_KNOWN_HOSTS: lab.ssh.knownHostsFile,
+    KASM_SSH_SUDO: 'true',
+    ...(lab.ports.webapp ? { KASM_WEBAPP_PORT: String(lab.ports.webapp) } : {}),
+    ...(lab.ports.agent ? { KASM_AGENT_PORT: String(lab.ports.agent) } : {}),
+    KASM_LAB_ROOT: lab.root,
+    // Restore files belong with the lab: when it stops there is nothing left to restore.
+    KASM_STATE_DIR: join(lab.root, 'state'),
+  };
+  const envFile = join(lab.root, 'lab.env');
+  writeFileSync(envFile, envFileText(env), { mode: 0o600 });
+  return { env, envFile };
+}

@@ -1,7 +1,7 @@
 // The real-parts lab: Kasm's hosts as network namespaces on this machine, with real OpenSSH, sudo, Docker engines,
 // nginx and firewalls, and the lab's programs only for what Kasm alone makes (kasm_api, kasm_agent, KasmVNC), each in
 // its container. Linux and root only (lab/real/prereqs.ts); everything it makes is gone when it stops.
-import { envFileText } from '../state.ts';
+import { writeLabEnvironment } from '../state.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -185,27 +185,16 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
     const direct = await hosts.relay.publish(webappIp, 443);
     const colleague = options.colleague === false ? undefined : await startColleague({ port: direct.port, apiKey, apiSecret, user: colleagueUser, image });
     const { ssh } = hosts;
-    const env: Record<string, string> = {
-      KASM_URL: url,
-      KASM_API_KEY: apiKey,
-      KASM_API_SECRET: apiSecret,
-      KASM_USER: user.username,
-      KASM_USER_PASSWORD: user.password,
-      KASM_WORKSPACE: image.friendly_name,
-      KASM_INSECURE_TLS: 'true',
-      KASM_SSH_WEBAPP: webapps.map((h) => `${ssh.user}@${h.spec.ip}`).join(','),
-      KASM_SSH_AGENTS: agentHosts.map((h) => `${ssh.user}@${h.spec.ip}`).join(','),
-      KASM_SSH_JUMP: `${ssh.user}@${ssh.bastion.host}:${ssh.bastion.port}`,
-      KASM_SSH_KEY_FILE: ssh.keyFile,
-      KASM_SSH_KNOWN_HOSTS: ssh.knownHostsFile,
-      KASM_SSH_SUDO: 'true',
-      KASM_WEBAPP_PORT: '443',
-      KASM_AGENT_PORT: '443',
-      KASM_LAB_ROOT: root,
-      KASM_STATE_DIR: join(root, 'state'),
-    };
-    const envFile = join(root, 'lab.env');
-    writeFileSync(envFile, envFileText(env), { mode: 0o600 });
+    const { env, envFile } = writeLabEnvironment({
+      root,
+      url,
+      apiKey,
+      apiSecret,
+      user,
+      workspace: image.friendly_name,
+      ssh: { webapp: webapps.map((h) => `${ssh.user}@${h.spec.ip}`), agents: agentHosts.map((h) => `${ssh.user}@${h.spec.ip}`), jump: `${ssh.user}@${ssh.bastion.host}:${ssh.bastion.port}`, keyFile: ssh.keyFile, knownHostsFile: ssh.knownHostsFile },
+      ports: { webapp: 443, agent: 443 },
+    });
 
     const setFaults = async (list: string | string[] | undefined) => {
       active = realFaults(list);

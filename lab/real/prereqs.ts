@@ -1,8 +1,8 @@
 // What the real-parts lab needs from the machine, and the one-line reason when it cannot have it: Linux, root, the
 // kernel's namespaces, and Debian's packages of the parts a Kasm host runs (installed with apt when missing).
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { platform } from 'node:os';
+import { executable } from '../../helpers/browser.ts';
 import { run } from './run.ts';
 
 /** Each program the lab starts or calls, with the Debian package that ships it. */
@@ -27,15 +27,6 @@ const PROGRAMS: ReadonlyArray<[path: string, pkg: string]> = [
 ];
 
 export type Support = { ok: true } | { ok: false; reason: string };
-
-const executable = (path: string) => {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 export const missingPackages = (): string[] => [...new Set(PROGRAMS.filter(([path]) => !executable(path)).map(([, pkg]) => pkg))];
 
