@@ -1,4 +1,5 @@
-// `npm run bench [-- --reps N] [--only a,b]`: the suite's speed and scale on the embedded lab, as four ratios each
+// `npm run bench [-- --reps N] [--only a,b] [--lab in-process|real]`: the suite's speed and scale on an embedded lab
+// (the in-process one by default; `--lab real` the real-parts one, which has no log history, so no log_size), as ratios each
 // measured in this one run (median of N >= 3 repetitions, with min and max), printed as a table and written to
 // reports/bench.json. Exit 0 when every figure meets its target, 1 when one does not, 2 when the bench could not run.
 //
@@ -13,7 +14,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startLab, suiteEnv, type Lab } from '../../lab/index.ts';
+import { startLab, suiteEnv, type LabOptions } from '../../lab/index.ts';
+import { realLabSupport } from '../../lab/real/prereqs.ts';
+import { startRealLab } from '../../lab/real/index.ts';
 import { projectRoot } from '../config.ts';
 import type { Diagnosis } from '../diagnosis/finding.ts';
 import { figure, seconds, table, type Figure, type FigureSpec, type Pair } from '../bench/figures.ts';
@@ -35,11 +38,12 @@ const { values } = parseArgs({
     reps: { type: 'string', default: process.env.KASM_BENCH_REPS ?? '3' },
     only: { type: 'string', default: '' },
     keep: { type: 'boolean', default: false },
+    lab: { type: 'string', default: 'in-process' },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
-  console.log('npm run bench -- [--reps N (>= 3)] [--only suite_vs_floor,agents_scaling,log_size,fault_fail_fast] [--keep]');
+  console.log('npm run bench -- [--reps N (>= 3)] [--only suite_vs_floor,agents_scaling,log_size,fault_fail_fast] [--lab in-process|real] [--keep]');
   process.exit(0);
 }
 const reps = Number(values.reps);
@@ -47,13 +51,37 @@ if (!Number.isInteger(reps) || reps < 3 || reps > 50) {
   console.error(`bench: --reps must be a whole number from 3 to 50 (a median needs at least 3), got "${values.reps}"`);
   process.exit(2);
 }
-const only = values.only ? values.only.split(',').map((s) => s.trim()) : FIGURES.map((f) => f.name);
+if (values.lab !== 'in-process' && values.lab !== 'real') {
+  console.error(`bench: --lab must be in-process or real, got "${values.lab}"`);
+  process.exit(2);
+}
+const real = values.lab === 'real';
+// The real-parts lab writes no made-up history into its containers' logs, so log_size is the in-process lab's figure.
+const only = values.only ? values.only.split(',').map((s) => s.trim()) : FIGURES.map((f) => f.name).filter((name) => !(real && name === 'log_size'));
 const unknown = only.filter((name) => !FIGURES.some((f) => f.name === name));
 if (unknown.length) {
   console.error(`bench: unknown figure(s) ${unknown.join(', ')}; known: ${FIGURES.map((f) => f.name).join(', ')}`);
   process.exit(2);
 }
 const wanted = (name: string) => only.includes(name);
+if (real && wanted('log_size')) {
+  console.error('bench: log_size needs log history, which only the in-process lab writes (--lab in-process)');
+  process.exit(2);
+}
+if (real) {
+  const support = await realLabSupport({ install: true });
+  if (!support.ok) {
+    console.error(`bench: --lab real: the real-parts lab cannot run here: ${support.reason}`);
+    process.exit(2);
+  }
+}
+
+/** What the bench asks of a lab of either kind. */
+interface BenchLab {
+  env: Record<string, string>;
+  faults: { set(list: string[]): unknown };
+  stop(): Promise<void>;
+}
 
 const bin = (name: string) => join(projectRoot, 'node_modules', '.bin', name);
 const browser = spawnSync(bin('tsx'), [join(projectRoot, 'helpers/cli/ensure-browser.ts')], { stdio: 'inherit', timeout: 15 * 60_000 });
@@ -68,9 +96,9 @@ interface Run extends Measured {
 }
 
 /** The non-mutating suite, whatever the caller's environment says. */
-const environment = (lab: Lab, dir: string) => suiteEnv(lab, dir, { KASM_ALLOW_MUTATIONS: 'false' });
+const environment = (lab: BenchLab, dir: string) => suiteEnv(lab, dir, { KASM_ALLOW_MUTATIONS: 'false' });
 
-async function suite(lab: Lab, label: string, args: string[], expect: { code: number; faultyHop?: string }): Promise<Run> {
+async function suite(lab: BenchLab, label: string, args: string[], expect: { code: number; faultyHop?: string }): Promise<Run> {
   const dir = join(work, `${String(++runs).padStart(3, '0')}-${label}`);
   mkdirSync(dir, { recursive: true });
   const measured = await measure(bin('playwright'), ['test', ...args], { cwd: projectRoot, env: environment(lab, dir), timeoutMs: 300_000 });
@@ -87,7 +115,7 @@ async function suite(lab: Lab, label: string, args: string[], expect: { code: nu
   return run;
 }
 
-async function floor(lab: Lab): Promise<Run> {
+async function floor(lab: BenchLab): Promise<Run> {
   const dir = join(work, `${String(++runs).padStart(3, '0')}-floor`);
   const measured = await measure(process.execPath, ['--import', 'tsx', join(projectRoot, 'helpers/bench/floor.ts')], { cwd: projectRoot, env: environment(lab, dir), timeoutMs: 120_000 });
   if (measured.code !== 0) throw new BenchError(`the floor script failed (exit ${measured.code ?? measured.signal}):\n${measured.output.slice(-3000)}`);
@@ -101,12 +129,12 @@ const LOG_CHECKS = ['--grep', '@logs', '--project', 'checks'];
 
 async function main(): Promise<number> {
   const started = performance.now();
-  const labs: Lab[] = [];
-  const start = async (what: string, options: Parameters<typeof startLab>[0]) => {
+  const labs: BenchLab[] = [];
+  const start = async (what: string, options: LabOptions) => {
     const from = performance.now();
-    const lab = await startLab(options);
+    const lab: BenchLab = real ? await startRealLab({ agents: options.agents }) : await startLab(options);
     labs.push(lab);
-    console.log(`bench: lab ${what} up in ${seconds(performance.now() - from)}`);
+    console.log(`bench: ${real ? 'real-parts' : 'in-process'} lab ${real ? what.replace(/, 1 MiB of log history/, '') : what} up in ${seconds(performance.now() - from)}`);
     return lab;
   };
   try {
@@ -128,13 +156,13 @@ async function main(): Promise<number> {
           line.push(`floor ${seconds(measured.wallMs)}`);
         }
         if (wanted('fault_fail_fast')) {
-          base.faults.set([EARLY_FAULT]);
+          await base.faults.set([EARLY_FAULT]);
           try {
             const faulty = await suite(base, EARLY_FAULT, [], { code: 1, faultyHop: 'path' });
             pairs.fault_fail_fast!.push(pair(faulty, healthy));
             line.push(`${EARLY_FAULT} ${seconds(faulty.wallMs)}`);
           } finally {
-            base.faults.set([]);
+            await base.faults.set([]);
           }
         }
       }
@@ -160,6 +188,7 @@ async function main(): Promise<number> {
     mkdirSync(reportsDir, { recursive: true });
     const result = {
       date: new Date().toISOString(),
+      lab: real ? 'real-parts' : 'in-process',
       machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}` },
       repetitions: reps,
       wallMs: Math.round(performance.now() - started),
