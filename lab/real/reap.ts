@@ -33,7 +33,15 @@ export function register(id: string, root: string): () => void {
   const file = join(registry(), `${id}.json`);
   const entry: Registration = { id, pid: process.pid, started: startTime(process.pid) ?? '', root };
   writeFileSync(file, JSON.stringify(entry), { mode: 0o600 });
-  return () => rmSync(file, { force: true });
+  return () => {
+    rmSync(file, { force: true });
+    // The folder goes with the last lab; another lab's registration keeps it.
+    try {
+      rmdirSync(registry());
+    } catch {
+      // Not empty, or gone already.
+    }
+  };
 }
 
 function registrations(): Registration[] {
