@@ -9,7 +9,7 @@ import { Faults } from './faults.ts';
 import { writeHistory } from './history.ts';
 import { installHostCommands } from './host/install.ts';
 import { hex32, KasmApi, newImage, newStore, newUser, type LabAgent, type LabImage, type LabSession, type LabZone, type LaunchedContainer, type SessionLauncher } from './kasm-api.ts';
-import { startKasmVnc, type KasmVncHandle } from './kasmvnc.ts';
+import { DEFAULT_VERSION, startKasmVnc, type KasmVncHandle } from './kasmvnc.ts';
 import { startAgentProxy, startEntry, startWebappProxy, type Listening, type SessionRoute, type Tls } from './proxy.ts';
 import { startSshHosts, type SshHostsHandle } from './ssh.ts';
 import { ContainerLog, createContainer, paths, readJson, updateContainer, writeJson, writeLabEnvironment, type ContainerState, type HostState, type Role } from './state.ts';
@@ -65,8 +65,8 @@ export const FOREIGN_ZONE_HOST = 'kasm-zone.localhost';
  * Node refuse it before any query leaves the machine (curl exit 6 within milliseconds, ENOTFOUND).
  */
 export const UNRESOLVABLE_AUTH_HOST = `kasm-internal-lb-${'x'.repeat(60)}.lab`;
-const KASM_VERSION = '1.16.0';
-const XVNC_BANNER = 'Xvnc KasmVNC 1.3.2.b2a3e4e3e4c7d8f9a0b1c2d3e4f5a6b7c8d9e0f1 - built Jun 12 2024 09:41:27';
+export const KASM_VERSION = '1.16.0';
+const XVNC_BANNER = `Xvnc ${DEFAULT_VERSION}`;
 
 async function bindable(ip: string): Promise<boolean> {
   return new Promise((resolve) => {

@@ -47,7 +47,8 @@ const SERVER_HEADERS = 'Server: KasmVNC/4.0\r\nConnection: close\r\n';
 const FIRST_SOCKET_FD = 32;
 const UPDATE_INTERVAL_MS = 250;
 const CRASH_AFTER_FIRST_UPDATE_MS = 200;
-const DEFAULT_VERSION = 'KasmVNC 1.3.2.b2a3e4e3e4c7d8f9a0b1c2d3e4f5a6b7c8d9e0f1 - built Jun 12 2024 09:41:27';
+/** The KasmVNC build both labs' sessions report (Kasm's core images pin 1.3.2). */
+export const DEFAULT_VERSION = 'KasmVNC 1.3.2.b2a3e4e3e4c7d8f9a0b1c2d3e4f5a6b7c8d9e0f1 - built Jun 12 2024 09:41:27';
 const DEFAULT_DESKTOP = { width: 1024, height: 640, label: "kasm-user's desktop" };
 const ERRNO_TEXT: Record<string, string> = {
   ECONNRESET: 'Connection reset by peer',

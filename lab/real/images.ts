@@ -7,8 +7,11 @@ import { join } from 'node:path';
 import type { RealHost } from './host.ts';
 import { run } from './run.ts';
 
-export const KASM_VERSION = '1.16.0';
-export const XVNC_BANNER = 'Xvnc KasmVNC 1.3.2.b2a3e4e3e4c7d8f9a0b1c2d3e4f5a6b7c8d9e0f1 - built Jun 12 2024 09:41:27';
+export { KASM_VERSION } from '../index.ts';
+import { KASM_VERSION } from '../index.ts';
+import { DEFAULT_VERSION } from '../kasmvnc.ts';
+
+const XVNC_BANNER = `Xvnc ${DEFAULT_VERSION}`;
 
 export interface ImageSpec {
   tag: string;
