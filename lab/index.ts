@@ -77,7 +77,7 @@ async function bindable(ip: string): Promise<boolean> {
 }
 
 /** A port on `host` that was free a moment ago and that no lab server takes. */
-async function unusedPort(host = '127.0.0.1'): Promise<number> {
+export async function unusedPort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
     probe.once('error', reject);

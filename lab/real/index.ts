@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import selfsigned from 'selfsigned';
 import { projectRoot } from '../../helpers/config.ts';
 import { parseFaults, type FaultName } from '../faults.ts';
+import { FOREIGN_ZONE_HOST, UNRESOLVABLE_AUTH_HOST, unusedPort } from '../index.ts';
 import { hex32, newImage, newUser, type LabAgent, type LabImage, type LabZone } from '../kasm-api.ts';
 import { bundleServices } from './bundle.ts';
 import { startColleague } from './colleague.ts';
@@ -36,7 +37,25 @@ export const REAL_FAULTS: ReadonlySet<FaultName> = new Set<FaultName>([
   'vnc-password-stale',
   'container-unhealthy',
   'kasmvnc-crash',
+  'port-mismatch',
+  'zone-domain-not-subdomain',
+  'upstream-auth-unresolvable',
+  'upstream-auth-unreachable',
 ]);
+
+/** The zone settings an administrator got wrong, one per fault; the others as installed. */
+export function zoneEdit(active: ReadonlySet<FaultName>, installed: { upstreamAuthAddress: string; deadPort: number }): Pick<LabZone, 'proxy_port' | 'proxy_hostname' | 'upstream_auth_address'> {
+  return {
+    // The install port where clients reach another (KASM-FACTS §Zones: "the port going to the KasmVNC session is on 8443").
+    proxy_port: active.has('port-mismatch') ? installed.deadPort : 0,
+    proxy_hostname: active.has('zone-domain-not-subdomain') ? FOREIGN_ZONE_HOST : '$request_host$',
+    upstream_auth_address: active.has('upstream-auth-unresolvable')
+      ? UNRESOLVABLE_AUTH_HOST
+      : active.has('upstream-auth-unreachable')
+        ? `${installed.upstreamAuthAddress}:8443`
+        : installed.upstreamAuthAddress,
+  };
+}
 
 export interface RealLabOptions {
   webapps?: number;
@@ -77,12 +96,12 @@ async function makePem(ips: string[]): Promise<Pem> {
   const pems = await selfsigned.generate([{ name: 'commonName', value: PRIMARY_HOST }], {
     keyType: 'ec',
     algorithm: 'sha256',
-    extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: PRIMARY_HOST }, { type: 2, value: `*.${PRIMARY_HOST}` }, { type: 2, value: 'localhost' }, ...ips.map((ip) => ({ type: 7 as const, ip }))] }],
+    extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: PRIMARY_HOST }, { type: 2, value: `*.${PRIMARY_HOST}` }, { type: 2, value: 'localhost' }, { type: 2, value: FOREIGN_ZONE_HOST }, ...ips.map((ip) => ({ type: 7 as const, ip }))] }],
   });
   return { key: pems.private, cert: pems.cert };
 }
 
-function control<T>(socketPath: string, path: string, method = 'GET'): Promise<T> {
+function control<T>(socketPath: string, path: string, method = 'GET', body?: unknown): Promise<T> {
   return new Promise((resolve, reject) => {
     const req = http.request({ socketPath, path, method, timeout: 60_000 }, (res) => {
       let text = '';
@@ -98,7 +117,7 @@ function control<T>(socketPath: string, path: string, method = 'GET'): Promise<T
     });
     req.on('timeout', () => req.destroy(new RealLabError(`kasm_api's control socket did not answer ${path}`)));
     req.on('error', reject);
-    req.end();
+    req.end(body === undefined ? undefined : JSON.stringify(body));
   });
 }
 
@@ -149,14 +168,15 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
     const colleagueUser = newUser('colleague@kasm.local');
     const image: LabImage = { ...newImage(KASM_VERSION), name: IMAGES.desktop.tag };
     const webappIp = webapps[0]!.spec.ip;
-    const zone: LabZone = { zone_id: hex32(), zone_name: 'default', allow_origin_domain: '$request_host$', upstream_auth_address: webappIp, load_balancing_strategy: 'least_load', search_alternate_zones: true, prioritize_static_agents: true, proxy_connections: true, proxy_hostname: '$request_host$', proxy_path: 'desktop', proxy_port: 0 };
+    const installed = { upstreamAuthAddress: webappIp, deadPort: await unusedPort() };
+    const zone: LabZone = { zone_id: hex32(), zone_name: 'default', allow_origin_domain: '$request_host$', load_balancing_strategy: 'least_load', search_alternate_zones: true, prioritize_static_agents: true, proxy_connections: true, proxy_path: 'desktop', ...zoneEdit(active, installed) };
     const agents: LabAgent[] = agentHosts.map((h) => ({ agent_id: hex32(), server_id: hex32(), hostname: h.spec.ip, port: 443, hostId: h.spec.id, zone_id: zone.zone_id, enabled: true }));
     const agentToken = randomBytes(24).toString('base64url');
     const faultList = () => [...active];
 
     await Promise.all([
       ...webapps.map((host) => startWebapp(host, { bundleDir, pem, faults: faultList(), api: { apiKey, apiSecret, users: [user, colleagueUser], images: [image], zones: [zone], agents, agentToken, proxyContainerIp: '172.18.0.5' } })),
-      ...agentHosts.map((host) => startAgent(host, { bundleDir, pem, upstreamAuthAddress: webappIp, token: agentToken, kasmvncLogLevel: options.kasmvncLogLevel ?? 100, faults: faultList() })),
+      ...agentHosts.map((host) => startAgent(host, { bundleDir, pem, token: agentToken, kasmvncLogLevel: options.kasmvncLogLevel ?? 100, faults: faultList() })),
     ]);
 
     const lbDir = join(lb.dir, 'nginx');
@@ -198,6 +218,7 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
 
     const setFaults = async (list: string | string[] | undefined) => {
       active = realFaults(list);
+      await control(controlSocket, '/zone', 'POST', zoneEdit(active, installed));
       for (const host of webapps) writeFaults(host, 'webapp', faultList());
       for (const host of agentHosts) writeFaults(host, 'agent', faultList());
       writeLb();

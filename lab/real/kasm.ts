@@ -67,7 +67,6 @@ export async function startWebapp(host: RealHost, options: WebappOptions): Promi
 export interface AgentOptions {
   bundleDir: string;
   pem: Pem;
-  upstreamAuthAddress: string;
   token: string;
   kasmvncLogLevel: number;
   faults: string[];
@@ -79,7 +78,7 @@ export async function startAgent(host: RealHost, options: AgentOptions): Promise
   const settings: AgentSettings = { token: options.token, bundleDir: options.bundleDir, network: NETWORK, kasmvncLogLevel: options.kasmvncLogLevel, sessionEtc: kasmDir(host, 'session') };
   writeFileSync(kasmDir(host, 'agent', 'agent.json'), JSON.stringify(settings), { mode: 0o600 });
   for (const dir of ['agent', 'session']) writeFileSync(kasmDir(host, dir, 'faults.json'), JSON.stringify(options.faults));
-  writeProxyFiles(host, agentProxyConf(options.upstreamAuthAddress), options.pem);
+  writeProxyFiles(host, agentProxyConf(), options.pem);
   await runContainer(
     host,
     'kasm_agent',

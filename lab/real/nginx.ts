@@ -23,7 +23,7 @@ const head = (workers: number, errorLog: string, accessLog: string) => [
 const tls = (cert: string, key: string) => [`    ssl_certificate ${cert};`, `    ssl_certificate_key ${key};`, '    ssl_protocols TLSv1.2 TLSv1.3;'];
 
 /** What kasm_proxy forwards of the browser's cookies: exactly Kasm's three (upstream_proxy.conf). */
-const KASM_COOKIES = 'proxy_set_header Cookie "username=$cookie_username; session_token=$cookie_session_token; kasm_client_key=$cookie_kasm_client_key";';
+export const KASM_COOKIES = 'proxy_set_header Cookie "username=$cookie_username; session_token=$cookie_session_token; kasm_client_key=$cookie_kasm_client_key";';
 
 /** A WebApp server's kasm_proxy: /api/ to kasm_api, /desktop/ after auth_request /kasm_connect (Connect-* headers). */
 export function webappProxyConf(): string {
@@ -87,11 +87,11 @@ export function webappProxyConf(): string {
 }
 
 /**
- * An agent's kasm_proxy: `/agent/` to kasm_agent, and each session's location (containers.d, written by kasm_agent)
- * authorized by `internal_auth` at the zone's Upstream Auth Address, resolved per request as nginx does for a
- * variable upstream (Docker's resolver first, then the host's).
+ * An agent's kasm_proxy: `/agent/` to kasm_agent, and each session's locations (containers.d, written by kasm_agent
+ * with the zone's Upstream Auth Address, lab/real/services/agent.ts), resolved per request as nginx does for a
+ * variable upstream: Docker's resolver, which asks the host's.
  */
-export function agentProxyConf(upstreamAuthAddress: string): string {
+export function agentProxyConf(): string {
   return [
     ...head(2, '/dev/stderr', '/dev/stdout'),
     '  server {',
@@ -102,16 +102,6 @@ export function agentProxyConf(upstreamAuthAddress: string): string {
     '    resolver_timeout 2s;',
     '    location = /agent/__healthcheck { proxy_pass http://kasm_agent:4444/__healthcheck; }',
     '    location /agent/ { proxy_pass http://kasm_agent:4444/; proxy_read_timeout 90s; }',
-    '    location = /internal_auth {',
-    '      internal;',
-    `      set $upstream_auth "${upstreamAuthAddress}";`,
-    '      proxy_pass https://$upstream_auth/api/internal_auth/;',
-    '      proxy_pass_request_body off;',
-    "      proxy_set_header Content-Length '';",
-    '      proxy_set_header X-Original-URI $request_uri;',
-    `      ${KASM_COOKIES}`,
-    '      proxy_ssl_server_name on;',
-    '    }',
     '    include /etc/nginx/conf.d/containers.d/*.conf;',
     '  }',
     '}',

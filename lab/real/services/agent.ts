@@ -7,6 +7,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import { kasmApiLine } from '../../logs.ts';
+import { KASM_COOKIES } from '../nginx.ts';
 import { FileFaults, onStop, readSettings, stdoutLog } from './common.ts';
 
 export interface AgentSettings {
@@ -28,6 +29,8 @@ export interface ProvisionRequest {
   run_config: { environment?: Record<string, string> | string[]; hostname?: string };
   vnc_password: string;
   desktop_label: string;
+  /** The zone's Upstream Auth Address: `host`, `host:port` or an IP, where the session's access is authorized. */
+  upstream_auth_address: string;
 }
 
 const settings = readSettings<AgentSettings>('/etc/kasm/agent.json');
@@ -68,11 +71,26 @@ function listening(host: string, port: number, deadline: number): Promise<void> 
   });
 }
 
-/** The session's location in the agent's kasm_proxy (KASM-FACTS Unknowns 4: the real file is not public). */
-function sessionLocation(kasmId: string, name: string): string {
+/**
+ * The session's locations in the agent's kasm_proxy (KASM-FACTS Unknowns 4: the real file is not public): the desktop,
+ * authorized by `internal_auth` at the zone's Upstream Auth Address, a variable so nginx resolves it per request
+ * (Docker's resolver, then the host's) and an unresolvable or unreachable address fails the session, not nginx.
+ */
+function sessionLocation(kasmId: string, name: string, upstreamAuthAddress: string): string {
+  const auth = `/desktop/${kasmId}/__internal_auth`;
   return [
+    `location = ${auth} {`,
+    '  internal;',
+    `  set $upstream_auth "${upstreamAuthAddress.replace(/[^A-Za-z0-9.:_-]/g, '')}";`,
+    '  proxy_pass https://$upstream_auth/api/internal_auth/;',
+    '  proxy_pass_request_body off;',
+    "  proxy_set_header Content-Length '';",
+    '  proxy_set_header X-Original-URI $request_uri;',
+    `  ${KASM_COOKIES}`,
+    '  proxy_ssl_server_name on;',
+    '}',
     `location /desktop/${kasmId}/vnc/ {`,
-    '  auth_request /internal_auth;',
+    `  auth_request ${auth};`,
     '  auth_request_set $connect_auth $upstream_http_connect_auth;',
     '  proxy_http_version 1.1;',
     '  proxy_set_header Upgrade $http_upgrade;',
@@ -105,7 +123,7 @@ async function provision(request: ProvisionRequest): Promise<unknown> {
   const inspected = JSON.parse(await docker(['inspect', '--format', '{{json .}}', id])) as { Config: { Hostname: string }; NetworkSettings: { Networks: Record<string, { IPAddress: string }> } };
   const ip = inspected.NetworkSettings.Networks[settings.network]?.IPAddress ?? '';
   await listening(ip, 6901, Date.now() + 30_000);
-  writeFileSync(join(CONTAINERS_D, `${request.kasm_id}.conf`), sessionLocation(request.kasm_id, name));
+  writeFileSync(join(CONTAINERS_D, `${request.kasm_id}.conf`), sessionLocation(request.kasm_id, name, request.upstream_auth_address));
   await docker(['kill', '-s', 'HUP', 'kasm_proxy']);
   log('INFO', `Provisioned kasm (${request.kasm_id}) container (${name}) at (${ip})`);
   return { containerName: name, containerId: id, hostname: inspected.Config.Hostname, containerIp: ip, vncPort: 6901 };

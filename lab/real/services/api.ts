@@ -64,7 +64,10 @@ const api = new KasmApi({
     async launch(session: LabSession, image: LabImage, agent: LabAgent): Promise<LaunchedContainer> {
       const vncPassword = randomBytes(18).toString('base64url');
       const runConfig = JSON.parse(image.run_config || '{}') as unknown;
-      const launched = (await callAgent(agent, '/provision', { kasm_id: session.kasmId, username: session.user.username, image: image.name, run_config: runConfig, vnc_password: vncPassword, desktop_label: image.friendly_name })) as Omit<LaunchedContainer, 'vncPassword'>;
+      // The agent's kasm_proxy authorizes the session at the zone's Upstream Auth Address (KASM-FACTS §1: "if the
+      // agent cannot reach or resolve that address, sessions fail"), so it learns the address with the session.
+      const zone = settings.zones.find((z) => z.zone_id === agent.zone_id) ?? settings.zones[0]!;
+      const launched = (await callAgent(agent, '/provision', { kasm_id: session.kasmId, username: session.user.username, image: image.name, run_config: runConfig, vnc_password: vncPassword, desktop_label: image.friendly_name, upstream_auth_address: zone.upstream_auth_address })) as Omit<LaunchedContainer, 'vncPassword'>;
       return { ...launched, vncPassword };
     },
     async destroy(session: LabSession): Promise<void> {
@@ -88,6 +91,18 @@ const control = http.createServer((req, res) => {
       issued: [...api.issued],
       images: settings.images,
     });
+  }
+  // An administrator editing the zone (Admin > Infrastructure > Zones): what get_zones answers and sessions use next.
+  if (req.url === '/zone' && req.method === 'POST') {
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (text += chunk));
+    req.on('end', () => {
+      const edit = JSON.parse(text) as Partial<Pick<LabZone, 'proxy_port' | 'proxy_hostname' | 'upstream_auth_address'>>;
+      for (const zone of settings.zones) Object.assign(zone, edit);
+      send({ zones: settings.zones });
+    });
+    return;
   }
   if (req.url === '/destroy-all' && req.method === 'POST') {
     void api.destroyAll().then(() => send({}), () => send({}));
