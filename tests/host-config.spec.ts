@@ -6,6 +6,8 @@ import { classifyCurl } from '../helpers/logs/curl.ts';
 import { parseDockerPs, type DockerContainer } from '../helpers/logs/docker-ps.ts';
 import { blockingRules, parseIptablesRules, parseUfwStatus } from '../helpers/logs/firewall.ts';
 import { parseIpAddr, userFacingAddresses } from '../helpers/logs/ip.ts';
+import { parseNginxAccessLog } from '../helpers/logs/nginx.ts';
+import { judgeStaleProxy } from '../helpers/judge/stale-proxy.ts';
 import { listensOn, parseSsListening } from '../helpers/logs/ss.ts';
 import type { Inventory, Role, ServerHost } from '../helpers/inventory.ts';
 import type { KasmConfig } from '../helpers/config.ts';
@@ -55,7 +57,9 @@ for (const role of ['webapp', 'agent'] as const) {
       if (problems.length) {
         const sick = [...down, ...unhealthy];
         const apiOnly = role === 'webapp' && sick.length > 0 && sick.every((c) => c.names === 'kasm_api') && !missing.length;
-        return { status: 'fail', summary: problems.join('; '), evidence, ...(apiOnly ? { hop: 'api' as const } : {}) };
+        // kasm_api not running is why its health check fails, however that shows (a 502, or no answer while the kernel
+        // waits for the stopped container's address): one finding, on the api hop.
+        return { status: 'fail', summary: problems.join('; '), evidence, ...(apiOnly ? { hop: 'api' as const, explains: ['api.health' as const] } : {}) };
       }
       if (starting.length) return { status: 'warn', summary: `${starting.map(describeContainer).join('; ')}: health checks still starting`, evidence };
       return { status: 'pass', summary: `${kasm.length} Kasm containers up${kasm.some((c) => c.health) ? ' and healthy' : ''}, kasm_proxy on ${port}`, evidence };
@@ -90,18 +94,27 @@ for (const role of ['webapp', 'agent'] as const) {
       if (!addresses.length) return { status: 'warn', summary: 'no user-facing IPv4 address found in ip addr (loopback, docker and bridge interfaces are skipped)' };
       const ip = addresses[0]!.address;
       const url = `https://${ip}:${port}${path}`;
+      const askedAt = Date.now();
       const result = await ssh.run({ kind: 'curl-health', url, timeoutSeconds: curlSeconds(config) });
       const curl = classifyCurl({ exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr });
       const evidence = { url, curl: { exitCode: result.exitCode, code: curl.code, httpStatus: curl.httpStatus, body: curl.body, meaning: curl.meaning } };
       if (curl.ok) return { status: 'pass', summary: `curl ${url} answered {"ok": true}`, evidence };
-      if (role === 'webapp' && curl.code === 'HTTP_ERROR' && curl.httpStatus !== undefined && curl.httpStatus >= 502 && curl.httpStatus <= 504) {
+      if (role === 'webapp') {
         const apiUp = parseDockerPs((await ssh.run({ kind: 'docker-ps' })).stdout).containers.some((c) => c.names === 'kasm_api' && c.state === 'up');
-        if (apiUp) {
+        const proxyErrors = async () => parseNginxAccessLog(apiUp ? (await ssh.run({ kind: 'docker-logs', container: 'kasm_proxy', since: new Date(askedAt - 5_000), tail: config.logTailLines })).stdout : '').errors;
+        let stale = judgeStaleProxy({ curl, apiUp, proxyErrors: await proxyErrors(), path });
+        // nginx logs a failed connect when the kernel gives up on the address (about 3 s of ARP), which can be after
+        // curl gave up: one more read once that time has passed.
+        if (!stale && apiUp && curl.code === 'TIMEOUT') {
+          await new Promise((resolve) => setTimeout(resolve, Math.max(0, askedAt + curlSeconds(config) * 1000 + 3_000 - Date.now())));
+          stale = judgeStaleProxy({ curl, apiUp, proxyErrors: await proxyErrors(), path });
+        }
+        if (stale) {
           return {
             status: 'fail',
-            summary: `kasm_proxy answers ${curl.httpStatus} for ${path} while kasm_api is Up: kasm_proxy lost the container names it resolves (stale DNS after containers were restarted one by one)`,
+            summary: stale.summary,
             remediation: "Stop and start Kasm's services in order so kasm_proxy re-resolves the containers: `sudo /opt/kasm/bin/stop && sudo /opt/kasm/bin/start`.",
-            evidence,
+            evidence: { ...evidence, ...(stale.evidence ? { proxyError: stale.evidence } : {}) },
             explains: ['api.health', 'api.session-create'],
           };
         }

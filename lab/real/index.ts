@@ -41,7 +41,15 @@ export const REAL_FAULTS: ReadonlySet<FaultName> = new Set<FaultName>([
   'zone-domain-not-subdomain',
   'upstream-auth-unresolvable',
   'upstream-auth-unreachable',
+  'api-down',
+  'proxy-stale-dns',
 ]);
+
+/** kasm_api as the faults want it: running, stopped (`docker stop kasm_api`), or restarted at a new address. */
+type ApiState = 'up' | 'down' | 'moved';
+const apiStateFor = (active: ReadonlySet<FaultName>): ApiState => (active.has('api-down') ? 'down' : active.has('proxy-stale-dns') ? 'moved' : 'up');
+/** Where kasm_api comes back for proxy-stale-dns: an address of kasm_default_network no container is given first. */
+const MOVED_API_IP = '172.18.255.250';
 
 /** The zone settings an administrator got wrong, one per fault; the others as installed. */
 export function zoneEdit(active: ReadonlySet<FaultName>, installed: { upstreamAuthAddress: string; deadPort: number }): Pick<LabZone, 'proxy_port' | 'proxy_hostname' | 'upstream_auth_address'> {
@@ -203,7 +211,34 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
 
     // Other users' sessions are the normal state of a Kasm in use: one colleague's, busy the whole time.
     const direct = await hosts.relay.publish(webappIp, 443);
-    const colleague = options.colleague === false ? undefined : await startColleague({ port: direct.port, apiKey, apiSecret, user: colleagueUser, image });
+    const newColleague = () => (options.colleague === false ? undefined : startColleague({ port: direct.port, apiKey, apiSecret, user: colleagueUser, image }));
+    let colleague = await newColleague();
+
+    // kasm_api keeps its database in memory (the lab has no kasm_db yet): a restarted kasm_api has no sessions, so the
+    // colleague's is ended before and begun again after, and nobody works while Kasm is down.
+    const webapp = webapps[0]!;
+    let apiState: ApiState = 'up';
+    const setApi = async (want: ApiState) => {
+      if (want === apiState) return;
+      colleague?.stop();
+      colleague = undefined;
+      if (apiState === 'up') await control(controlSocket, '/destroy-all', 'POST').catch(() => undefined);
+      if (apiState !== 'down') await webapp.docker(['stop', 'kasm_api'], { timeoutMs: 30_000 });
+      if (want === 'moved' || apiState === 'moved') {
+        // The guide's story: kasm_api restarted on its own and came back at another address; kasm_proxy (nginx)
+        // resolved kasm_api once, at its start, and still sends to the old one.
+        await webapp.docker(['network', 'disconnect', 'kasm_default_network', 'kasm_api']);
+        await webapp.docker(['network', 'connect', ...(want === 'moved' ? ['--ip', MOVED_API_IP] : []), '--alias', 'kasm-api', 'kasm_default_network', 'kasm_api']);
+      }
+      apiState = want;
+      if (want === 'down') return;
+      await webapp.docker(['start', 'kasm_api'], { timeoutMs: 30_000 });
+      // Mended as the guide says, Kasm's services restarted in order: kasm_proxy resolves kasm_api again.
+      if (want === 'up') await webapp.docker(['kill', '-s', 'HUP', 'kasm_proxy']);
+      await waitFor('kasm_api did not answer on its control socket after its restart', 60_000, async () => Boolean(await control<KasmState>(controlSocket, '/state')));
+      if (want === 'up') colleague = await newColleague();
+    };
+    await setApi(apiStateFor(active));
     const { ssh } = hosts;
     const { env, envFile } = writeLabEnvironment({
       root,
@@ -218,7 +253,9 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
 
     const setFaults = async (list: string | string[] | undefined) => {
       active = realFaults(list);
-      await control(controlSocket, '/zone', 'POST', zoneEdit(active, installed));
+      await setApi(apiStateFor(active));
+      // With kasm_api stopped its zone cannot be edited; it starts again with the one it was given.
+      if (apiState !== 'down') await control(controlSocket, '/zone', 'POST', zoneEdit(active, installed));
       for (const host of webapps) writeFaults(host, 'webapp', faultList());
       for (const host of agentHosts) writeFaults(host, 'agent', faultList());
       writeLb();
@@ -240,7 +277,9 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
       faults: { get active() { return active; }, set: setFaults },
       kasm,
       startMs: Date.now() - started,
-      colleagueKasmId: colleague?.kasmId,
+      get colleagueKasmId() {
+        return colleague?.kasmId;
+      },
       stop: stopAll,
     };
   } catch (error) {

@@ -1,8 +1,11 @@
-// The verdicts of path.websocket-upgrade and path.websocket-hold that real nginx made necessary (helpers/judge/).
+// The verdicts that real nginx made necessary (helpers/judge/): path.websocket-upgrade, path.websocket-hold, the
+// session-tied api calls and webapp.local-connectivity's stale kasm_proxy.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { describeCut } from '../../helpers/judge/websocket-hold.ts';
 import { plainGetReachedKasmVnc } from '../../helpers/judge/websocket-upgrade.ts';
+import { judgeStaleProxy } from '../../helpers/judge/stale-proxy.ts';
+import { parseNginxAccessLog } from '../../helpers/logs/nginx.ts';
 
 describe('plainGetReachedKasmVnc', () => {
   it('reads KasmVNC in the Server header when nothing in front rewrote it', () => {
@@ -66,5 +69,37 @@ describe('sessionCalls', async () => {
   it('keeps calls whose lines name no session apart: they may be ours, but nothing shows it', () => {
     const result = sessionCalls('/api/kasm_connect/', entries([access(202, null)]), [], ours);
     assert.deepEqual([result.accepted.length, result.unattributed.length, result.others], [0, 1, 0]);
+  });
+});
+
+describe('judgeStaleProxy', () => {
+  // What the real-parts lab's kasm_proxy (nginx 1.22) logged after kasm_api came back at another address.
+  const log = [
+    '172.18.0.1 - - [02/Dec/2026:22:57:10 +0000] "GET /api/__healthcheck HTTP/1.1" 502 157 "-" "curl/7.88.1" "-"',
+    '2026/12/02 22:57:13 [error] 22#22: *41 connect() failed (113: No route to host) while connecting to upstream, client: 198.18.0.2, server: _, request: "GET /api/__healthcheck HTTP/1.1", upstream: "http://172.18.0.2:8080/api/__healthcheck", host: "kasm.localhost:39183"',
+  ].join('\n');
+  const errors = parseNginxAccessLog(log).errors;
+  const path = '/api/__healthcheck';
+
+  it('names the old address from the error line when the local curl timed out during ARP', () => {
+    const verdict = judgeStaleProxy({ curl: { code: 'TIMEOUT' }, apiUp: true, proxyErrors: errors, path });
+    assert.match(verdict!.summary, /^kasm_proxy gives no answer in time for \/api\/__healthcheck while kasm_api is Up, and its log says "connect\(\) failed \(113: No route to host\) while connecting to upstream" for http:\/\/172\.18\.0\.2:8080\/api\/__healthcheck: .*stale DNS/);
+    assert.equal(verdict!.evidence, log.split('\n')[1]);
+  });
+
+  it('judges a 502 while kasm_api is Up even without the error line (an nginx that logs elsewhere)', () => {
+    assert.match(judgeStaleProxy({ curl: { code: 'HTTP_ERROR', httpStatus: 502 }, apiUp: true, proxyErrors: [], path })!.summary, /^kasm_proxy answers 502 for \/api\/__healthcheck while kasm_api is Up: /);
+  });
+
+  it('leaves a timeout without the line (a hang, a firewall) and anything while kasm_api is down to other verdicts', () => {
+    assert.equal(judgeStaleProxy({ curl: { code: 'TIMEOUT' }, apiUp: true, proxyErrors: [], path }), undefined);
+    assert.equal(judgeStaleProxy({ curl: { code: 'HTTP_ERROR', httpStatus: 502 }, apiUp: false, proxyErrors: errors, path }), undefined);
+    assert.equal(judgeStaleProxy({ curl: { code: 'HTTP_ERROR', httpStatus: 404 }, apiUp: true, proxyErrors: errors, path }), undefined);
+    assert.equal(judgeStaleProxy({ curl: { code: 'REFUSED_OR_NO_ROUTE' }, apiUp: true, proxyErrors: errors, path }), undefined);
+  });
+
+  it('does not take an error about another kind of upstream trouble for a stale address', () => {
+    const other = parseNginxAccessLog('2026/12/02 22:57:13 [error] 22#22: *41 upstream prematurely closed connection while reading response header from upstream, client: 198.18.0.2, server: _, request: "GET /api/__healthcheck HTTP/1.1", upstream: "http://172.18.0.2:8080/api/__healthcheck", host: "kasm.localhost"').errors;
+    assert.equal(judgeStaleProxy({ curl: { code: 'TIMEOUT' }, apiUp: true, proxyErrors: other, path }), undefined);
   });
 });

@@ -97,7 +97,10 @@ describe('real-parts lab', { skip, concurrency: false }, () => {
     const failing = row.onRealParts?.failing ?? row.failing;
     it(`${row.title ?? row.fault ?? 'healthy lab'} on real parts: ${failing.length ? `${failing.join(', ')} fail, faulty hop ${row.faultyHop}` : 'nothing fails'}`, { timeout: 180_000 }, async () => {
       await lab.faults.set(row.fault ? [row.fault] : []);
-      const overrideBefore = (await lab.kasm()).images[0]!.run_config;
+      // With kasm_api stopped nothing answers for Kasm's database, and nobody works: no colleague either.
+      const apiDown = row.fault === 'api-down';
+      const kasmDown = apiDown || row.fault === 'proxy-stale-dns';
+      const overrideBefore = apiDown ? undefined : (await lab.kasm()).images[0]!.run_config;
       // Docker marks kasm_agent unhealthy after its HEALTHCHECK failed twice, a second apart.
       if (row.fault === 'container-unhealthy') await new Promise((resolve) => setTimeout(resolve, 4_000));
       const dir = join(work, `${row.fault ?? 'healthy'}-${FAULT_MATRIX.indexOf(row)}`);
@@ -108,17 +111,19 @@ describe('real-parts lab', { skip, concurrency: false }, () => {
       assert.deepEqual(failed.map((f) => f.check).sort(), [...failing].sort(), context);
       assert.equal(run.diagnosis.faultyHop, row.faultyHop, context);
       assert.equal(run.code, failing.length ? 1 : 0, context);
-      if (row.message) assert.match(failed[0]!.summary, row.message, context);
+      const message = row.onRealParts?.message ?? row.message;
+      if (message) assert.match(failed[0]!.summary, message, context);
       for (const finding of failed) assert.ok(finding.remediation.length > 20, `${finding.check}: the finding must say what to do`);
       if (!row.fault) assert.deepEqual(run.diagnosis.findings.filter((f) => f.status === 'warn').map((f) => f.check), [], `a healthy lab has no warnings${context}`);
-      const state = await lab.kasm();
+      const state = apiDown ? { sessions: [], issued: [], images: [] } : await lab.kasm();
       const secrets = [lab.env.KASM_API_SECRET!, lab.env.KASM_USER_PASSWORD!, ...state.issued];
       for (const file of filesUnder(dir)) {
         const text = readFileSync(file, 'latin1');
         for (const secret of secrets) assert.ok(!text.includes(secret), `a secret leaked into ${file}`);
       }
       assert.deepEqual(state.sessions.filter((s) => s.status !== 'stopped' && s.username === lab.env.KASM_USER).map((s) => s.kasmId), [], 'the suite left sessions behind');
-      assert.ok(state.sessions.some((s) => s.kasmId === lab.colleagueKasmId && s.status === 'running'), "the colleague's session was touched");
+      if (kasmDown) assert.equal(lab.colleagueKasmId, undefined, 'nobody works while kasm_api is unreachable');
+      else assert.ok(state.sessions.some((s) => s.kasmId === lab.colleagueKasmId && s.status === 'running'), "the colleague's session was touched");
       if (row.env?.KASM_ALLOW_MUTATIONS === 'true') {
         assert.deepEqual(run.diagnosis.changes.map((c) => c.state), ['applied', 'restored'], context);
         assert.equal(state.images[0]!.run_config, overrideBefore, 'the override is restored byte for byte');
