@@ -11,6 +11,7 @@ import { judgeStaleProxy } from '../helpers/judge/stale-proxy.ts';
 import { listensOn, parseSsListening } from '../helpers/logs/ss.ts';
 import type { Inventory, Role, ServerHost } from '../helpers/inventory.ts';
 import type { KasmConfig } from '../helpers/config.ts';
+import type { CheckId } from '../helpers/diagnosis/catalog.ts';
 
 const REQUIRED: Record<Role, string[]> = {
   webapp: ['kasm_proxy', 'kasm_api', 'kasm_manager', 'kasm_share'],
@@ -22,6 +23,12 @@ function portOf(host: ServerHost, inventory: Inventory, config: KasmConfig): num
   if (host.role === 'webapp') return config.webappPort;
   return inventory.kasmAgents.find((a) => a.ssh === host)?.port ?? config.agentPort;
 }
+
+/** What fails when a host's kasm_proxy is not running. */
+const PROXY_SERVES: Record<Role, CheckId[]> = {
+  webapp: ['webapp.listening', 'webapp.local-connectivity', 'api.health'],
+  agent: ['agent.listening', 'agent.local-connectivity', 'webapp.agent-reachable'],
+};
 
 const describeContainer = (c: DockerContainer) => `${c.names} ${c.status}`;
 
@@ -57,9 +64,12 @@ for (const role of ['webapp', 'agent'] as const) {
       if (problems.length) {
         const sick = [...down, ...unhealthy];
         const apiOnly = role === 'webapp' && sick.length > 0 && sick.every((c) => c.names === 'kasm_api') && !missing.length;
-        // kasm_api not running is why its health check fails, however that shows (a 502, or no answer while the kernel
-        // waits for the stopped container's address): one finding, on the api hop.
-        return { status: 'fail', summary: problems.join('; '), evidence, ...(apiOnly ? { hop: 'api' as const, explains: ['api.health' as const] } : {}) };
+        // A stopped container is why what it serves fails, however that shows (kasm_api: a 502, or no answer while the
+        // kernel waits for the stopped container's address; kasm_proxy: nothing listens): one finding. kasm_api alone
+        // is the api hop's.
+        const proxyDown = !proxy || proxy.state !== 'up';
+        const explains: CheckId[] = [...(apiOnly ? ['api.health' as const] : []), ...(proxyDown ? PROXY_SERVES[role] : [])];
+        return { status: 'fail', summary: problems.join('; '), evidence, ...(apiOnly ? { hop: 'api' as const } : {}), ...(explains.length ? { explains } : {}) };
       }
       if (starting.length) return { status: 'warn', summary: `${starting.map(describeContainer).join('; ')}: health checks still starting`, evidence };
       return { status: 'pass', summary: `${kasm.length} Kasm containers up${kasm.some((c) => c.health) ? ' and healthy' : ''}, kasm_proxy on ${port}`, evidence };

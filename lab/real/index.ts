@@ -43,6 +43,7 @@ export const REAL_FAULTS: ReadonlySet<FaultName> = new Set<FaultName>([
   'upstream-auth-unreachable',
   'api-down',
   'proxy-stale-dns',
+  'proxy-not-listening',
 ]);
 
 /** kasm_api as the faults want it: running, stopped (`docker stop kasm_api`), or restarted at a new address. */
@@ -218,6 +219,13 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
     // colleague's is ended before and begun again after, and nobody works while Kasm is down.
     const webapp = webapps[0]!;
     let apiState: ApiState = 'up';
+    // proxy-not-listening: kasm_proxy stopped (nginx is its only process), so nothing listens on the WebApp port.
+    let proxyDown = false;
+    const setProxy = async (down: boolean) => {
+      if (down === proxyDown) return;
+      await webapp.docker([down ? 'stop' : 'start', 'kasm_proxy'], { timeoutMs: 30_000 });
+      proxyDown = down;
+    };
     const setApi = async (want: ApiState) => {
       if (want === apiState) return;
       colleague?.stop();
@@ -234,11 +242,12 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
       if (want === 'down') return;
       await webapp.docker(['start', 'kasm_api'], { timeoutMs: 30_000 });
       // Mended as the guide says, Kasm's services restarted in order: kasm_proxy resolves kasm_api again.
-      if (want === 'up') await webapp.docker(['kill', '-s', 'HUP', 'kasm_proxy']);
+      if (want === 'up' && !proxyDown) await webapp.docker(['kill', '-s', 'HUP', 'kasm_proxy']);
       await waitFor('kasm_api did not answer on its control socket after its restart', 60_000, async () => Boolean(await control<KasmState>(controlSocket, '/state')));
       if (want === 'up') colleague = await newColleague();
     };
     await setApi(apiStateFor(active));
+    await setProxy(active.has('proxy-not-listening'));
     const { ssh } = hosts;
     const { env, envFile } = writeLabEnvironment({
       root,
@@ -253,7 +262,10 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
 
     const setFaults = async (list: string | string[] | undefined) => {
       active = realFaults(list);
+      if (!active.has('proxy-not-listening')) await setProxy(false);
       await setApi(apiStateFor(active));
+      await setProxy(active.has('proxy-not-listening'));
+    await setProxy(active.has('proxy-not-listening'));
       // With kasm_api stopped its zone cannot be edited; it starts again with the one it was given.
       if (apiState !== 'down') await control(controlSocket, '/zone', 'POST', zoneEdit(active, installed));
       for (const host of webapps) writeFaults(host, 'webapp', faultList());

@@ -48,7 +48,13 @@ export const FAULT_MATRIX: MatrixRow[] = [
     message: /kasm_agent Up .*\(unhealthy\)/,
     onRealParts: { failing: ['agent.containers', 'agent.local-connectivity'], why: "kasm_proxy's /agent/__healthcheck is kasm_agent's own health check, the one Docker's HEALTHCHECK calls" },
   },
-  { fault: 'proxy-not-listening', failing: ['webapp.listening'], faultyHop: 'webapp', message: /nothing listens on port \d+ \(ss -ltn\)/ },
+  {
+    fault: 'proxy-not-listening',
+    failing: ['webapp.listening'],
+    faultyHop: 'webapp',
+    message: /nothing listens on port \d+ \(ss -ltn\)/,
+    onRealParts: { failing: ['webapp.containers'], message: /^kasm_proxy Exited \(0\)/, why: 'nginx is kasm_proxy\'s only process: stopped, the container is Exited, which explains the port nobody listens on' },
+  },
   { fault: 'host-firewall', failing: ['agent.local-connectivity'], faultyHop: 'agent', message: /curl https:\/\/127\.0\.20\.1:\d+\/agent\/__healthcheck from the server itself failed/ },
   {
     fault: 'proxy-stale-dns',
