@@ -44,7 +44,17 @@ export const REAL_FAULTS: ReadonlySet<FaultName> = new Set<FaultName>([
   'api-down',
   'proxy-stale-dns',
   'proxy-not-listening',
+  'agent-unreachable',
+  'host-firewall',
 ]);
+
+/**
+ * host-firewall: a hardened agent whose INPUT policy drops what no rule accepts, with SSH and loopback allowed but
+ * the usual `ESTABLISHED,RELATED` rule missing. Docker's DNAT sends other hosts' connections to kasm_proxy through
+ * FORWARD, so the WebApp servers still reach it; the answers to the host's own curl come back through INPUT, and are
+ * dropped: the guide's "if that command hung ... your local system likely has a firewall running".
+ */
+const HARDENED_INPUT = [['-A', 'INPUT', '-i', 'lo', '-j', 'ACCEPT'], ['-A', 'INPUT', '-p', 'tcp', '--dport', '22', '-j', 'ACCEPT'], ['-P', 'INPUT', 'DROP']];
 
 /** kasm_api as the faults want it: running, stopped (`docker stop kasm_api`), or restarted at a new address. */
 type ApiState = 'up' | 'down' | 'moved';
@@ -248,6 +258,19 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
     };
     await setApi(apiStateFor(active));
     await setProxy(active.has('proxy-not-listening'));
+    let hardened = false;
+    const setFirewalls = async () => {
+      // agent-unreachable: a network firewall between the WebApp servers and the agents drops Kasm's port.
+      await hosts!.network.setSwitchRules(active.has('agent-unreachable') ? webapps.flatMap((w) => agentHosts.map((a) => `ip saddr ${w.spec.ip} ip daddr ${a.spec.ip} tcp dport 443 drop`)) : []);
+      const want = active.has('host-firewall');
+      if (want === hardened) return;
+      for (const host of agentHosts) {
+        if (want) for (const rule of HARDENED_INPUT) await host.exec(['/usr/sbin/iptables', ...rule]);
+        else for (const rule of [['-P', 'INPUT', 'ACCEPT'], ['-F', 'INPUT']]) await host.exec(['/usr/sbin/iptables', ...rule]);
+      }
+      hardened = want;
+    };
+    await setFirewalls();
     const { ssh } = hosts;
     const { env, envFile } = writeLabEnvironment({
       root,
@@ -265,7 +288,7 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
       if (!active.has('proxy-not-listening')) await setProxy(false);
       await setApi(apiStateFor(active));
       await setProxy(active.has('proxy-not-listening'));
-    await setProxy(active.has('proxy-not-listening'));
+      await setFirewalls();
       // With kasm_api stopped its zone cannot be edited; it starts again with the one it was given.
       if (apiState !== 'down') await control(controlSocket, '/zone', 'POST', zoneEdit(active, installed));
       for (const host of webapps) writeFaults(host, 'webapp', faultList());

@@ -42,6 +42,13 @@ function callAgent(agent: LabAgent, path: string, payload: unknown): Promise<unk
       });
     });
     req.on('timeout', () => req.destroy(new Error(`agent ${agent.hostname} did not answer within 60 s`)));
+    // A connection nobody accepts (a firewall that drops) fails the call in 5 s, not in the 60 s a provision may take.
+    req.on('socket', (socket) => {
+      if (!socket.connecting) return;
+      const timer = setTimeout(() => req.destroy(new Error(`agent ${agent.hostname}:${agent.port} did not accept a connection within 5 s`)), 5_000);
+      socket.once('connect', () => clearTimeout(timer));
+      socket.once('close', () => clearTimeout(timer));
+    });
     req.on('error', reject);
     req.end(text);
   });
