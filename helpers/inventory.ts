@@ -38,16 +38,30 @@ function servers(config: KasmConfig, role: Role): ServerHost[] {
   return (role === 'webapp' ? config.ssh.webapp : config.ssh.agents).map((target) => ({ role, name: target.host + (target.port === 22 ? '' : `:${target.port}`), target }));
 }
 
-export async function readInventory(api: KasmApiClient, config: KasmConfig): Promise<Inventory> {
+/**
+ * The addresses a host has on its own interfaces (`ip addr`), asked over SSH only for the agents whose SSH address
+ * is not one Kasm lists: an agent reached as `127.0.0.1` through a tunnel, or by its public address, while Kasm has
+ * its private one. Undefined: the host could not be asked.
+ */
+export type AddressesOf = (host: ServerHost) => Promise<string[] | undefined>;
+
+export async function readInventory(api: KasmApiClient, config: KasmConfig, addressesOf?: AddressesOf): Promise<Inventory> {
   const webapps = servers(config, 'webapp');
   const agents = servers(config, 'agent');
   const notes: string[] = [];
-  const match = (hostname: string) => agents.find((a) => a.target.host.toLowerCase() === hostOf(hostname));
+  const byTarget = (hostname: string) => agents.find((a) => a.target.host.toLowerCase() === hostOf(hostname));
+  const own = new Map<ServerHost, string[]>();
+  const match = (hostname: string) => byTarget(hostname) ?? agents.find((a) => own.get(a)?.includes(hostOf(hostname)));
 
   let kasmAgents: KasmAgent[];
   try {
     const { agents: listed = [] } = (await api.call<{ agents?: Array<{ agent_id: string; hostname: string; port?: number; zone_id?: string; enabled?: boolean }> }>('get_agents', {}, { admin: true })).body;
+    const unmatched = agents.filter((a) => !listed.some((l) => byTarget(l.hostname) === a));
+    if (addressesOf && unmatched.length && listed.some((l) => !byTarget(l.hostname))) {
+      await Promise.all(unmatched.map(async (a) => own.set(a, ((await addressesOf(a).catch(() => undefined)) ?? []).map((x) => x.toLowerCase()))));
+    }
     kasmAgents = listed.map((a) => ({ agentId: a.agent_id, hostname: a.hostname, port: a.port ?? config.agentPort, zoneId: a.zone_id, enabled: a.enabled !== false, ssh: match(a.hostname) }));
+    for (const agent of kasmAgents.filter((k) => k.ssh && !byTarget(k.hostname))) notes.push(`agent ${agent.hostname} is reached over SSH as ${agent.ssh!.name} (an address of its own interfaces)`);
   } catch (error) {
     if (!(error instanceof KasmApiError)) throw error;
     notes.push(`get_agents not readable with this API key (${error.code}): agents are the SSH targets, port ${config.agentPort} (KASM_AGENT_PORT)`);
