@@ -70,9 +70,10 @@ try {
     }
   }
   console.log(`  Faults:       ${[...lab.faults.active].join(', ') || 'none'}`);
-  console.log(`\nEnvironment (${lab.envFile}; secrets are only in the file):`);
+  const localFile = lab.envFile.replace(/\.env$/, '.local.env');
+  console.log(`\nEnvironment (${lab.envFile}; the secrets only in ${localFile}):`);
   for (const [key, value] of Object.entries(lab.env)) console.log(`  ${key}=${SECRET.test(key) ? '<in the file>' : value}`);
-  console.log('\nRun the suite against it:  set -a; . ' + lab.envFile + '; set +a; KASM_ENV=lab npx playwright test\nCtrl-C stops the lab.');
+  console.log(`\nRun the suite against it:  KASM_ENV_FILE=${lab.envFile} npm run check\n  (or in a shell: set -a; . ${lab.envFile}; . ${localFile}; set +a)\nCtrl-C stops the lab.`);
   let stopping = false;
   const shutdown = () => {
     if (stopping) return;

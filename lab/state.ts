@@ -11,6 +11,7 @@
 // <root>/hosts/<hostId>/containers/<name>/root/     the container's filesystem (HOME, ~/.vnc/<hostname>:1.log)
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { SECRET_VARIABLES } from '../helpers/config.ts';
 
 export type Role = 'webapp' | 'agent';
 
@@ -127,7 +128,7 @@ export interface LabEnvironment {
 
 /**
  * The KASM_* variables that point the suite at a lab, the same for both kinds, and its env file beside them
- * (secrets included: never printed).
+ * (its secrets in lab.local.env beside it: never printed).
  */
 export function writeLabEnvironment(lab: LabEnvironment): { env: Record<string, string>; envFile: string } {
   const env: Record<string, string> = {
@@ -150,7 +151,11 @@ export function writeLabEnvironment(lab: LabEnvironment): { env: Record<string, 
     // Restore files belong with the lab: when it stops there is nothing left to restore.
     KASM_STATE_DIR: join(lab.root, 'state'),
   };
+  // The secrets go beside it in lab.local.env, as the suite's own environment files keep them: so KASM_ENV_FILE can
+  // name lab.env (which reads lab.local.env with it) and a shell can read both.
+  const secret = (key: string) => (SECRET_VARIABLES as readonly string[]).includes(key);
   const envFile = join(lab.root, 'lab.env');
-  writeFileSync(envFile, envFileText(env), { mode: 0o600 });
+  writeFileSync(envFile, envFileText(Object.fromEntries(Object.entries(env).filter(([k]) => !secret(k)))), { mode: 0o600 });
+  writeFileSync(join(lab.root, 'lab.local.env'), envFileText(Object.fromEntries(Object.entries(env).filter(([k]) => secret(k)))), { mode: 0o600 });
   return { env, envFile };
 }

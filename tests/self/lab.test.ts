@@ -398,4 +398,24 @@ describe('lab env files', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('keep the secrets in lab.local.env, so KASM_ENV_FILE=<lab>/lab.env is accepted and reads both', async () => {
+    const { writeLabEnvironment } = await import('../../lab/state.ts');
+    const { readEnvironmentFiles } = await import('../../helpers/config.ts');
+    const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const root = mkdtempSync(join(tmpdir(), 'kasm-envfile-'));
+    try {
+      const { envFile } = writeLabEnvironment({ root, url: 'https://kasm.localhost:4443', apiKey: 'k', apiSecret: 's3cret-api', user: { username: 'synthetic@kasm.local', password: 'pw-s3cret' }, workspace: 'Ubuntu Jammy', ssh: { webapp: ['kasm@198.18.0.11'], agents: [], keyFile: '/k', knownHostsFile: '/h' }, ports: {} });
+      assert.ok(!readFileSync(envFile, 'utf8').includes('s3cret'), 'lab.env holds no secret');
+      const { variables, files } = readEnvironmentFiles({ KASM_ENV_FILE: envFile });
+      assert.equal(files.length, 2);
+      assert.equal(variables.KASM_API_SECRET, 's3cret-api');
+      assert.equal(variables.KASM_USER_PASSWORD, 'pw-s3cret');
+      assert.equal(variables.KASM_WORKSPACE, 'Ubuntu Jammy');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 });
