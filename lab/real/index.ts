@@ -65,7 +65,8 @@ const MOVED_API_IP = '172.18.255.250';
 /** The zone settings an administrator got wrong, one per fault; the others as installed. */
 export function zoneEdit(active: ReadonlySet<FaultName>, installed: { upstreamAuthAddress: string; deadPort: number }): Pick<LabZone, 'proxy_port' | 'proxy_hostname' | 'upstream_auth_address'> {
   return {
-    // The install port where clients reach another (KASM-FACTS §Zones: "the port going to the KasmVNC session is on 8443").
+    // A Proxy Port where clients reach another, as after an install on 8443 behind a proxy on 443 (KASM-FACTS, Zones);
+    // a loopback port nothing serves, since the browser runs on this machine.
     proxy_port: active.has('port-mismatch') ? installed.deadPort : 0,
     proxy_hostname: active.has('zone-domain-not-subdomain') ? FOREIGN_ZONE_HOST : '$request_host$',
     upstream_auth_address: active.has('upstream-auth-unresolvable')
