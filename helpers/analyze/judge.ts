@@ -135,9 +135,49 @@ function resolverErrors(errors: NginxError[]): Finding[] {
   ];
 }
 
+// nginx's errno for a connect to an address nobody has (ARP failed), nobody listens on, or that never answered.
+const CONNECT_FAILED = /while connecting to upstream/;
+const CONNECT_ERRNOS = new Set([110, 111, 113]);
+
+/** kasm_proxy could not connect to a container it proxies to: a stale address after a restart, or the service down. */
+function upstreamConnectErrors(errors: NginxError[]): Finding[] {
+  const failed = errors.filter((e) => CONNECT_FAILED.test(e.message) && e.errno !== undefined && CONNECT_ERRNOS.has(e.errno));
+  if (failed.length === 0) return [];
+  const upstreams = [...new Set(failed.map((e) => (e.upstream ?? '').replace(/^(\w+:\/\/[^/]+).*$/, '$1')).filter(Boolean))];
+  return [
+    {
+      severity: 'fail',
+      format: 'nginx',
+      hop: 'webapp',
+      title: `kasm_proxy could not connect to ${upstreams.join(', ') || 'its upstream'} ${failed.length} times (${describeCounts(countBy(failed, (e) => `${e.errno}: ${e.errnoText ?? ''}`))})`,
+      evidence: sample(failed.map((e) => e.raw)),
+      guideSection: 'Confirm Local Connectivity',
+      fix: "If that container is Up (`sudo docker ps -a`), kasm_proxy holds its old address: restart Kasm's services in order (`sudo /opt/kasm/bin/stop && sudo /opt/kasm/bin/start`); if it is not running, start Kasm and read that container's log.",
+    },
+  ];
+}
+
+/** nginx ended a WebSocket that stayed quiet longer than its proxy_read_timeout: an idle cut on that proxy. */
+function upgradedTimeouts(errors: NginxError[]): Finding[] {
+  const cut = errors.filter((e) => /upstream timed out .*while proxying upgraded connection/.test(e.message));
+  if (cut.length === 0) return [];
+  const check = CHECKS['path.websocket-hold'];
+  return [
+    {
+      severity: 'fail',
+      format: 'nginx',
+      hop: check.hop,
+      title: `nginx closed ${cut.length} WebSocket(s) that were quiet longer than its proxy_read_timeout ("upstream timed out ... while proxying upgraded connection"): an idle timeout cuts sessions whose user does not type or move`,
+      evidence: sample(cut.map((e) => e.raw)),
+      guideSection: check.guideSection,
+      fix: 'Raise proxy_read_timeout (and proxy_send_timeout) for /desktop/ and /websockify on the nginx that logged this, e.g. to 1800s as kasm_proxy has.',
+    },
+  ];
+}
+
 function judgeNginx(lines: string[]): Judged {
   const log = parseNginxAccessLog(lines.join('\n'));
-  return { findings: [...websockifyFinding(log.entries), ...serverErrors(log.entries), ...resolverErrors(log.errors)], unparsed: log.unparsed };
+  return { findings: [...websockifyFinding(log.entries), ...serverErrors(log.entries), ...resolverErrors(log.errors), ...upstreamConnectErrors(log.errors), ...upgradedTimeouts(log.errors)], unparsed: log.unparsed };
 }
 
 function judgeDockerPs(lines: string[]): Judged {

@@ -118,4 +118,24 @@ describe('npm run analyze', () => {
     assert.match(missing.stderr, /cannot read .*nope\.log: no such file/);
     noStack(none.stderr + missing.stderr);
   });
+
+  // nginx 1.22's own lines (the real-parts lab's kasm_proxy and load balancer), as an engineer pastes them.
+  test("nginx's failed connects to a container and its idle cut of a WebSocket are each named, with the fix", () => {
+    const lines = [
+      '2026/12/02 22:57:13 [error] 22#22: *41 connect() failed (113: No route to host) while connecting to upstream, client: 198.18.0.2, server: _, request: "GET /api/__healthcheck HTTP/1.1", upstream: "http://172.18.0.2:8080/api/__healthcheck", host: "kasm.localhost:39183"',
+      '2026/12/02 22:57:16 [error] 22#22: *44 connect() failed (113: No route to host) while connecting to upstream, client: 198.18.0.2, server: _, request: "POST /api/public/get_user HTTP/1.1", upstream: "http://172.18.0.2:8080/api/public/get_user", host: "kasm.localhost:39183"',
+      '2026/11/30 10:00:01 [error] 12#12: *5 upstream timed out (110: Connection timed out) while proxying upgraded connection, client: 127.0.0.1, server: _, request: "GET /desktop/72248a05-922d-4518-b92f-7a9d1ea529eb/vnc/websockify HTTP/1.1", upstream: "https://198.18.0.11:443/desktop/72248a05-922d-4518-b92f-7a9d1ea529eb/vnc/websockify", host: "kasm.localhost:8443"',
+    ].join('\n');
+    const out = run([file('nginx-errors.log', lines)]);
+    assert.equal(out.status, 1);
+    assert.match(out.stdout, /FAIL \[webapp\/nginx\] kasm_proxy could not connect to http:\/\/172\.18\.0\.2:8080 2 times \(113: No route to host x2\)/);
+    assert.match(out.stdout, /restart Kasm's services in order/);
+    assert.match(out.stdout, /FAIL \[path\/nginx\] nginx closed 1 WebSocket\(s\) that were quiet longer than its proxy_read_timeout/);
+    assert.match(out.stdout, /Raise proxy_read_timeout/);
+  });
+
+  test('an nginx error that is neither leaves the log without those findings', () => {
+    const out = run([file('nginx-other.log', '2026/12/02 22:57:13 [error] 22#22: *41 upstream prematurely closed connection while reading response header from upstream, client: 198.18.0.2, server: _, request: "GET /api/__healthcheck HTTP/1.1", upstream: "http://172.18.0.2:8080/api/__healthcheck", host: "kasm.localhost"')]);
+    assert.doesNotMatch(out.stdout, /could not connect to|quiet longer than/);
+  });
 });
