@@ -6,11 +6,12 @@ import { fileURLToPath } from 'node:url';
 import dotenv from 'dotenv';
 import { z } from 'zod';
 import { registerSecret } from './redact.ts';
+import { SECRET_VARIABLES } from './secret-variables.ts';
 
 export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Variables that must never sit in a committed environments/<name>.env file. */
-export const SECRET_VARIABLES = ['KASM_API_SECRET', 'KASM_USER_PASSWORD', 'KASM_SSH_PASSPHRASE'] as const;
+export { SECRET_VARIABLES };
 
 const EXAMPLES: Record<string, string> = {
   KASM_URL: 'KASM_URL=https://kasm.example.com',

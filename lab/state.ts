@@ -11,7 +11,7 @@
 // <root>/hosts/<hostId>/containers/<name>/root/     the container's filesystem (HOME, ~/.vnc/<hostname>:1.log)
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { SECRET_VARIABLES } from '../helpers/config.ts';
+import { SECRET_VARIABLES } from '../helpers/secret-variables.ts';
 
 export type Role = 'webapp' | 'agent';
 
