@@ -3,15 +3,16 @@
 import { check, test } from '../helpers/fixtures/index.ts';
 import { curlSeconds, skipWithoutHosts } from '../helpers/fixtures/servers.ts';
 import { classifyCurl } from '../helpers/logs/curl.ts';
-import { parseDockerPs, type DockerContainer } from '../helpers/logs/docker-ps.ts';
+import { parseDockerPs, parseNetworkAddresses, type DockerContainer } from '../helpers/logs/docker-ps.ts';
 import { blockingRules, parseIptablesRules, parseUfwStatus } from '../helpers/logs/firewall.ts';
 import { parseIpAddr, userFacingAddresses } from '../helpers/logs/ip.ts';
 import { parseNginxAccessLog } from '../helpers/logs/nginx.ts';
-import { judgeStaleProxy } from '../helpers/judge/stale-proxy.ts';
+import { judgeStaleProxy, type StaleProxyInput } from '../helpers/judge/stale-proxy.ts';
 import { listensOn, parseSsListening } from '../helpers/logs/ss.ts';
 import type { Inventory, Role, ServerHost } from '../helpers/inventory.ts';
 import type { KasmConfig } from '../helpers/config.ts';
 import type { CheckId } from '../helpers/diagnosis/catalog.ts';
+import { SshError, type SshHost } from '../helpers/probes/ssh.ts';
 
 const REQUIRED: Record<Role, string[]> = {
   webapp: ['kasm_proxy', 'kasm_api', 'kasm_manager', 'kasm_share'],
@@ -29,6 +30,27 @@ const PROXY_SERVES: Record<Role, CheckId[]> = {
   webapp: ['webapp.listening', 'webapp.local-connectivity', 'api.health'],
   agent: ['agent.listening', 'agent.local-connectivity', 'webapp.agent-reachable'],
 };
+
+// kasm_api's own port inside Kasm's Docker network (Kasm's compose and the kasm-helm probes: 8080).
+const KASM_API_PORT = 8080;
+
+/** kasm_api's health path at its current Docker address, from the server; undefined when that address is unknown. */
+async function kasmApiDirect(ssh: SshHost, seconds: number): Promise<StaleProxyInput['direct']> {
+  let inspected;
+  try {
+    inspected = await ssh.run({ kind: 'docker-inspect-networks', container: 'kasm_api' });
+  } catch (error) {
+    // A sudoers rule from before this command was added: judge without it, as before.
+    if (error instanceof SshError && error.code === 'SSH_SUDO_PASSWORD') return undefined;
+    throw error;
+  }
+  const address = inspected.exitCode === 0 ? parseNetworkAddresses(inspected.stdout)[0] : undefined;
+  if (!address) return undefined;
+  const url = `http://${address}:${KASM_API_PORT}/api/__healthcheck`;
+  const result = await ssh.run({ kind: 'curl-health', url, timeoutSeconds: seconds });
+  const { ok, code } = classifyCurl({ exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr });
+  return { url, answered: ok ? 'ok' : code === 'TIMEOUT' || code === 'HTTP_ERROR' || code === 'BAD_BODY' ? 'failed' : 'unreachable' };
+}
 
 const describeContainer = (c: DockerContainer) => `${c.names} ${c.status}`;
 
@@ -111,11 +133,16 @@ for (const role of ['webapp', 'agent'] as const) {
       if (curl.ok) return { status: 'pass', summary: `curl ${url} answered {"ok": true}`, evidence };
       if (role === 'webapp') {
         const apiUp = parseDockerPs((await ssh.run({ kind: 'docker-ps' })).stdout).containers.some((c) => c.names === 'kasm_api' && c.state === 'up');
-        const proxyErrors = async () => parseNginxAccessLog(apiUp ? (await ssh.run({ kind: 'docker-logs', container: 'kasm_proxy', since: new Date(askedAt - 5_000), tail: config.logTailLines })).stdout : '').errors;
-        let stale = judgeStaleProxy({ curl, apiUp, proxyErrors: await proxyErrors(), path });
-        // nginx logs a failed connect when the kernel gives up on the address (about 3 s of ARP), which can be after
-        // curl gave up: one more read once that time has passed.
-        if (!stale && apiUp && curl.code === 'TIMEOUT') {
+        // Only nginx's errors for this health path, in the transcript too: the rest of kasm_proxy's log is other users'.
+        const forPath = (stdout: string) => parseNginxAccessLog(stdout).errors.filter((e) => (e.request ?? '').includes(` ${path} `));
+        const keep = (stdout: string) => forPath(stdout).map((e) => e.raw).join('\n');
+        const proxyErrors = async () => (apiUp ? forPath((await ssh.run({ kind: 'docker-logs', container: 'kasm_proxy', since: new Date(askedAt - 5_000), tail: config.logTailLines }, { keep })).stdout) : []);
+        // kasm_api curled at its current Docker address from the server, past kasm_proxy: does it answer itself?
+        const direct = apiUp && (curl.code === 'TIMEOUT' || curl.code === 'HTTP_ERROR') ? await kasmApiDirect(ssh, curlSeconds(config)) : undefined;
+        let stale = judgeStaleProxy({ curl, apiUp, proxyErrors: await proxyErrors(), path, direct });
+        // Without kasm_api's address (an older sudoers rule), nginx's failed connect is the only evidence, and nginx
+        // logs it when the kernel gives up on the address (about 3 s of ARP), which can be after curl gave up.
+        if (!stale && !direct && apiUp && curl.code === 'TIMEOUT') {
           await new Promise((resolve) => setTimeout(resolve, Math.max(0, askedAt + curlSeconds(config) * 1000 + 3_000 - Date.now())));
           stale = judgeStaleProxy({ curl, apiUp, proxyErrors: await proxyErrors(), path });
         }
@@ -124,7 +151,7 @@ for (const role of ['webapp', 'agent'] as const) {
             status: 'fail',
             summary: stale.summary,
             remediation: "Stop and start Kasm's services in order so kasm_proxy re-resolves the containers: `sudo /opt/kasm/bin/stop && sudo /opt/kasm/bin/start`.",
-            evidence: { ...evidence, ...(stale.evidence ? { proxyError: stale.evidence } : {}) },
+            evidence: { ...evidence, ...(direct ? { kasmApiDirect: direct } : {}), ...(stale.evidence ? { proxyError: stale.evidence } : {}) },
             explains: ['api.health', 'api.session-create'],
           };
         }

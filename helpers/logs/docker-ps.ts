@@ -1,6 +1,7 @@
 // `docker ps [-a]` as a table (default or `--format 'table ...'`) and as `--format '{{json .}}'` lines.
 // The table is docker's text/tabwriter output: cells padded to their column, at least 3 spaces apart, empty cells
 // (PORTS of a stopped container) left blank, so a row can have fewer cells than the header has columns.
+import { isIPv4 } from 'node:net';
 import { isBlank, looksBinary, parseIsoTime, parseJsonObject, splitLines } from './text.ts';
 
 export type ContainerRunState = 'up' | 'restarting' | 'exited' | 'created' | 'paused' | 'dead' | 'unknown';
@@ -243,4 +244,24 @@ export function parseDockerPs(input: string): DockerPs {
     else result.unparsed.push(line);
   }
   return result;
+}
+
+/**
+ * The IPv4 addresses in `docker inspect --format '{{json .NetworkSettings.Networks}}'` (one JSON object per line, one
+ * entry per network): where the container answers now. Anything that is not such an object gives no address.
+ */
+export function parseNetworkAddresses(input: string): string[] {
+  return input.split('\n').flatMap((line) => {
+    let networks: unknown;
+    try {
+      networks = JSON.parse(line);
+    } catch {
+      return [];
+    }
+    if (typeof networks !== 'object' || networks === null || Array.isArray(networks)) return [];
+    return Object.values(networks).flatMap((n: unknown) => {
+      const address = typeof n === 'object' && n !== null ? (n as { IPAddress?: unknown }).IPAddress : undefined;
+      return typeof address === 'string' && isIPv4(address) ? [address] : [];
+    });
+  });
 }

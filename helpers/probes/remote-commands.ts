@@ -14,6 +14,8 @@ export type RemoteCommand =
   | { kind: 'docker-exec-list'; container: string; dir: string }
   | { kind: 'xvnc-version'; container: string }
   | { kind: 'docker-inspect-env'; container: string }
+  /** The container's Docker networks (addresses, aliases): where kasm_api is now, to curl it past kasm_proxy. */
+  | { kind: 'docker-inspect-networks'; container: string }
   | { kind: 'ss-listening' }
   | { kind: 'ip-addr' }
   | { kind: 'ufw-status' }
@@ -168,6 +170,8 @@ function renderBare(command: RemoteCommand): { text: string; privileged: boolean
       return { text: `${dockerExec(container(command.kind, command.container))} Xvnc -version 2>&1`, privileged: true };
     case 'docker-inspect-env':
       return { text: `docker inspect --format '{{json .Config.Env}}' ${shellQuote(container(command.kind, command.container))}`, privileged: true };
+    case 'docker-inspect-networks':
+      return { text: `docker inspect --format '{{json .NetworkSettings.Networks}}' ${shellQuote(container(command.kind, command.container))}`, privileged: true };
     case 'ss-listening':
       return { text: 'ss -ltn', privileged: false };
     case 'ip-addr':
@@ -216,6 +220,7 @@ export function sudoersRule(user: string, docker = '/usr/bin/docker', sbin = '/u
     `${docker} ^exec ${NAME_RE} sh -c ${READERS_RE} -- "\\$HOME/\\$1" sh ${PATH_RE}$`,
     `${docker} ^exec ${NAME_RE} Xvnc -version$`,
     `${docker} ^inspect --format \\{\\{json \\.Config\\.Env\\}\\} ${NAME_RE}$`,
+    `${docker} ^inspect --format \\{\\{json \\.NetworkSettings\\.Networks\\}\\} ${NAME_RE}$`,
     `${sbin}/ufw status verbose`,
     `${sbin}/iptables -S`,
   ];

@@ -83,7 +83,7 @@ describe('judgeStaleProxy', () => {
 
   it('names the old address from the error line when the local curl timed out during ARP', () => {
     const verdict = judgeStaleProxy({ curl: { code: 'TIMEOUT' }, apiUp: true, proxyErrors: errors, path });
-    assert.match(verdict!.summary, /^kasm_proxy gives no answer in time for \/api\/__healthcheck while kasm_api is Up, and its log says "connect\(\) failed \(113: No route to host\) while connecting to upstream" for http:\/\/172\.18\.0\.2:8080\/api\/__healthcheck: .*stale DNS/);
+    assert.match(verdict!.summary, /^kasm_proxy gives no answer in time for \/api\/__healthcheck while kasm_api is Up, kasm_proxy's log says "connect\(\) failed \(113: No route to host\) while connecting to upstream" for http:\/\/172\.18\.0\.2:8080\/api\/__healthcheck: .*stale DNS/);
     assert.equal(verdict!.evidence, log.split('\n')[1]);
   });
 
@@ -101,5 +101,31 @@ describe('judgeStaleProxy', () => {
   it('does not take an error about another kind of upstream trouble for a stale address', () => {
     const other = parseNginxAccessLog('2026/12/02 22:57:13 [error] 22#22: *41 upstream prematurely closed connection while reading response header from upstream, client: 198.18.0.2, server: _, request: "GET /api/__healthcheck HTTP/1.1", upstream: "http://172.18.0.2:8080/api/__healthcheck", host: "kasm.localhost"').errors;
     assert.equal(judgeStaleProxy({ curl: { code: 'TIMEOUT' }, apiUp: true, proxyErrors: other, path }), undefined);
+  });
+
+  // What the real-parts lab's kasm_proxy logged while the kernel still held the old address's neighbour entry: curl
+  // gave up after 5 s, nginx was still connecting, and all it wrote was the client's 499.
+  const quiet = parseNginxAccessLog('198.18.0.11 - - [03/Dec/2026:13:42:25 +0000] "GET /api/__healthcheck HTTP/1.1" 499 0 "-" "curl/7.88.1" "-"').errors;
+  const direct = { url: 'http://172.18.255.250:8080/api/__healthcheck', answered: 'ok' as const };
+
+  it('judges a silent timeout when kasm_api answers at its own address from the server', () => {
+    const verdict = judgeStaleProxy({ curl: { code: 'TIMEOUT' }, apiUp: true, proxyErrors: quiet, path, direct });
+    assert.match(verdict!.summary, /^kasm_proxy gives no answer in time for \/api\/__healthcheck while kasm_api is Up, kasm_api answers http:\/\/172\.18\.255\.250:8080\/api\/__healthcheck itself: .*stale DNS/);
+    assert.equal(verdict!.evidence, undefined);
+    assert.match(judgeStaleProxy({ curl: { code: 'TIMEOUT' }, apiUp: true, proxyErrors: errors, path, direct })!.summary, /itself, and kasm_proxy's log says "connect\(\) failed \(113/);
+  });
+
+  it('blames kasm_api, not kasm_proxy, when kasm_api does not answer at its own address either', () => {
+    const hangs = { url: direct.url, answered: 'failed' as const };
+    assert.equal(judgeStaleProxy({ curl: { code: 'TIMEOUT' }, apiUp: true, proxyErrors: quiet, path, direct: hangs }), undefined);
+    assert.equal(judgeStaleProxy({ curl: { code: 'HTTP_ERROR', httpStatus: 504 }, apiUp: true, proxyErrors: [], path, direct: hangs }), undefined);
+    // A failed connect to an address says kasm_proxy could not reach it, whatever kasm_api does now.
+    assert.ok(judgeStaleProxy({ curl: { code: 'TIMEOUT' }, apiUp: true, proxyErrors: errors, path, direct: hangs }));
+  });
+
+  it('takes a Docker network the server cannot route into as no evidence either way', () => {
+    const unreachable = { url: direct.url, answered: 'unreachable' as const };
+    assert.equal(judgeStaleProxy({ curl: { code: 'TIMEOUT' }, apiUp: true, proxyErrors: quiet, path, direct: unreachable }), undefined);
+    assert.match(judgeStaleProxy({ curl: { code: 'HTTP_ERROR', httpStatus: 502 }, apiUp: true, proxyErrors: [], path, direct: unreachable })!.summary, /^kasm_proxy answers 502 for \/api\/__healthcheck while kasm_api is Up: /);
   });
 });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { classifyCurl } from '../../helpers/logs/curl.ts';
-import { parseDockerPorts, parseDockerPs } from '../../helpers/logs/docker-ps.ts';
+import { parseDockerPorts, parseDockerPs, parseNetworkAddresses } from '../../helpers/logs/docker-ps.ts';
 import { blockingRules, parseIptablesRules, parseUfwStatus } from '../../helpers/logs/firewall.ts';
 import { parseIpAddr, userFacingAddresses } from '../../helpers/logs/ip.ts';
 import { kasmIdsIn, parseKasmApiLog, type KasmApiEntry } from '../../helpers/logs/kasm-api.ts';
@@ -850,5 +850,16 @@ describe('lab stand-in outputs', () => {
     assert.deepEqual(iptables.unparsed, []);
     assert.deepEqual(blockingRules(null, iptables, 8443).map((b) => b.description), ['iptables INPUT: "-A INPUT -p tcp -m tcp --dport 8443 -j DROP" drops new TCP connections to port 8443']);
     assert.deepEqual(blockingRules(null, iptables, 443), []);
+  });
+});
+
+describe('parseNetworkAddresses', () => {
+  it("reads each network's IPv4 address from docker inspect's JSON, and nothing from anything else", () => {
+    // Docker 20.10's shape, one network (kasm_default_network) and one with no address yet.
+    const line = '{"kasm_default_network":{"IPAMConfig":{"IPv4Address":"172.18.255.250"},"Links":null,"Aliases":["kasm_api","0c1b2a3d4e5f"],"NetworkID":"8f1c","EndpointID":"3b2a","Gateway":"172.18.0.1","IPAddress":"172.18.255.250","IPPrefixLen":16,"IPv6Gateway":"","GlobalIPv6Address":"","GlobalIPv6PrefixLen":0,"MacAddress":"02:42:ac:12:ff:fa","DriverOpts":null},"other":{"IPAddress":""}}';
+    assert.deepEqual(parseNetworkAddresses(`${line}\n`), ['172.18.255.250']);
+    for (const junk of ['', '{}', 'null', '[{"IPAddress":"172.18.0.2"}]', '{"n":{"IPAddress":"169.254.169.254/latest#"}}', 'Error: No such object: kasm_api', '{"n":']) {
+      assert.deepEqual(parseNetworkAddresses(junk), [], junk);
+    }
   });
 });

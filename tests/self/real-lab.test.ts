@@ -78,6 +78,7 @@ describe('real-parts lab', { skip, concurrency: false }, () => {
       { kind: 'docker-exec-list', container: 'kasm_proxy', dir: '~' },
       { kind: 'docker-exec-list', container: 'kasm_proxy', dir: '/etc/nginx' },
       { kind: 'docker-inspect-env', container: 'kasm_proxy' },
+      { kind: 'docker-inspect-networks', container: 'kasm_proxy' },
       { kind: 'ufw-status' },
       { kind: 'iptables-rules' },
     ];

@@ -238,6 +238,7 @@ describe('remote command allow-list', () => {
 
   it('renders docker inspect of the container environment', () => {
     assert.equal(renderCommand({ kind: 'docker-inspect-env', container: SESSION }, bare), `docker inspect --format '{{json .Config.Env}}' '${SESSION}'`);
+    assert.equal(renderCommand({ kind: 'docker-inspect-networks', container: 'kasm_api' }, bare), `docker inspect --format '{{json .NetworkSettings.Networks}}' 'kasm_api'`);
   });
 
   it('renders ss, ip, ufw and iptables', () => {
@@ -266,6 +267,7 @@ describe('remote command allow-list', () => {
   it('rejects shell in container names', () => {
     expectNotAllowed({ kind: 'docker-logs', container: 'kasm_api; rm -rf /', since }, /^docker-logs: container "kasm_api; rm -rf \/" is not allowed: use a docker container name/);
     expectNotAllowed({ kind: 'docker-inspect-env', container: '$(id)' }, /container "\$\(id\)" is not allowed/);
+    expectNotAllowed({ kind: 'docker-inspect-networks', container: 'kasm_api --format x' }, /container "kasm_api --format x" is not allowed/);
     expectNotAllowed({ kind: 'xvnc-version', container: '`id`' }, /container "`id`" is not allowed/);
     expectNotAllowed({ kind: 'docker-exec-read', container: '-it', path: '/etc/hostname' }, /container "-it" is not allowed/);
   });
