@@ -25,10 +25,24 @@ export const FAULTS = {
   'proxy-stale-dns': "every WebApp server's kasm_proxy can no longer resolve kasm-api: /api/ answers 502 and /desktop/ 500 with nginx resolver errors in its log, while kasm_api itself is up",
   'kasmvnc-crash': "KasmVNC's Xvnc segfaults about 200 ms after it sends a viewer its first framebuffer update, cuts every viewer without a close frame, and logs an (EE) backtrace before vnc_startup.sh restarts it",
   'vnc-password-stale': "kasm_api hands the proxies a VNC password the session's KasmVNC does not have (Kasm's record and the container disagree), so KasmVNC refuses vnc.html and the websocket with 401 and logs the failed Basic auth",
+  'tls-inspecting-proxy': "a TLS-inspecting device between the agents and the Upstream Auth Address: the agents' connections to the WebApp server's port are diverted to a proxy that re-signs TLS with its own CA (another issuer than the WebApp server's) and passes the requests on; sessions still work",
   'network-blip': 'the load balancer resets the first connection to /api/__healthcheck after the fault is switched on (TCP RST, no answer), then passes everything again: a transient failure a retry recovers from',
 } as const satisfies Record<string, string>;
 
 export type FaultName = keyof typeof FAULTS;
+
+/**
+ * Faults only the real-parts lab has a form of: a device that diverts one host's traffic and not another's needs the
+ * hosts' own network namespaces, which the in-process lab (every host on 127.0.0.0/8 of one namespace) has not.
+ */
+export const REAL_ONLY_FAULTS: ReadonlySet<FaultName> = new Set(['tls-inspecting-proxy']);
+
+export class FaultNeedsRealLabError extends Error {
+  readonly code = 'LAB_FAULT_NEEDS_REAL_LAB';
+  constructor(readonly names: string[]) {
+    super(`the in-process lab has no form of ${names.join(', ')}: it needs the hosts' own network namespaces (run as root on Linux, KASM_LAB_KIND=real)`);
+  }
+}
 
 export class UnknownFaultError extends Error {
   readonly code = 'LAB_UNKNOWN_FAULT';
@@ -70,6 +84,8 @@ export class Faults extends EventEmitter<{ change: [active: ReadonlySet<FaultNam
 
   set(list: string | string[] | undefined): void {
     const next = new Set(parseFaults(list));
+    const realOnly = [...next].filter((f) => REAL_ONLY_FAULTS.has(f));
+    if (realOnly.length) throw new FaultNeedsRealLabError(realOnly);
     const previous = this.#active;
     this.#active = next;
     writeJson(paths.faults(this.root), [...next]);

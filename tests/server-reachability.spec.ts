@@ -3,6 +3,12 @@
 import { check, test } from '../helpers/fixtures/index.ts';
 import { curlSeconds, skipWithoutHosts, sshFailure } from '../helpers/fixtures/servers.ts';
 import { curlOutcome } from '../helpers/diagnosis/curl-outcome.ts';
+import { judgeTlsInterception, type TlsViewInput } from '../helpers/judge/tls-interception.ts';
+import { parseCurlCertificate } from '../helpers/logs/curl.ts';
+import type { SshHost } from '../helpers/probes/ssh.ts';
+
+/** Of curl's verbose report, the certificate lines: the rest (request and answer headers) is no one's business. */
+const keepCertificate = (text: string) => text.split('\n').filter((line) => /^\*\s+(?:Server certificate|subject|issuer):/.test(line)).join('\n');
 
 test('every WebApp server reaches every agent at the address Kasm uses for it', check('webapp.agent-reachable'), async ({ check, servers, config }, testInfo) => {
   skipWithoutHosts(await servers.hosts('webapp'), 'webapp', testInfo);
@@ -41,18 +47,45 @@ test("every agent reaches the zone's Upstream Auth Address", check('agent.upstre
   const inventory = await servers.inventory();
   testInfo.skip(inventory.upstreamAuth.length === 0, 'no Upstream Auth Address known: get_zones is not readable with this key and KASM_UPSTREAM_AUTH_ADDRESS is not set');
   const seconds = curlSeconds(config);
+  // What the certificate curl reports, and only that, in the transcript.
+  const certificateOf = async (ssh: SshHost, url: string) => parseCurlCertificate((await ssh.run({ kind: 'curl-cert', url, timeoutSeconds: seconds }, { keep: keepCertificate })).stdout);
+  // The reference: what each WebApp server is shown for the same address, asked once per address.
+  const references = new Map<string, Promise<TlsViewInput['webapps']>>();
+  const referenceFor = (url: string) => {
+    if (!references.has(url)) {
+      references.set(
+        url,
+        Promise.all(
+          inventory.webapps.map(async (webapp) => {
+            const certificate = await certificateOf(await servers.connect(webapp), url).catch(() => undefined);
+            return certificate ? [{ name: webapp.name, certificate }] : [];
+          }),
+        ).then((views) => views.flat()),
+      );
+    }
+    return references.get(url)!;
+  };
   await servers.each('agent', check, async (_agent, ssh) => {
     const outcomes = await Promise.all(
-      inventory.upstreamAuth.map(({ zone, address }) => {
+      inventory.upstreamAuth.map(async ({ zone, address }) => {
         const url = `https://${address}/api/__healthcheck`;
-        return curlOutcome(
-          () => ssh.run({ kind: 'curl-health', url, timeoutSeconds: seconds }),
-          url,
-          `Zone "${zone}": set Admin > Infrastructure > Zones > Upstream Auth Address to an internal load balancer in front of the WebApp servers, or an internal DNS name for them, that every agent can resolve and reach without TLS inspection; then destroy existing sessions.`,
-        );
+        const [outcome, agentSees, webapps] = await Promise.all([
+          curlOutcome(
+            () => ssh.run({ kind: 'curl-health', url, timeoutSeconds: seconds }),
+            url,
+            `Zone "${zone}": set Admin > Infrastructure > Zones > Upstream Auth Address to an internal load balancer in front of the WebApp servers, or an internal DNS name for them, that every agent can resolve and reach without TLS inspection; then destroy existing sessions.`,
+          ),
+          certificateOf(ssh, url),
+          referenceFor(url),
+        ]);
+        const intercepted = judgeTlsInterception({ url, agent: agentSees, webapps });
+        if (!intercepted) return outcome;
+        const evidence = { ...outcome.evidence, interception: intercepted.evidence };
+        if (outcome.status === 'fail') return { ...outcome, summary: `${outcome.summary}; and ${intercepted.summary}`, remediation: `${intercepted.remediation} ${outcome.remediation ?? ''}`.trim(), evidence };
+        return { status: 'warn' as const, summary: `${intercepted.summary} (its health call still answered {"ok": true})`, remediation: intercepted.remediation, evidence };
       }),
     );
-    return outcomes.find((o) => o.status === 'fail') ?? { status: 'pass', summary: outcomes.map((o) => o.summary).join('; '), evidence: { checked: outcomes.map((o) => o.evidence) } };
+    return outcomes.find((o) => o.status === 'fail') ?? outcomes.find((o) => o.status === 'warn') ?? { status: 'pass', summary: outcomes.map((o) => o.summary).join('; '), evidence: { checked: outcomes.map((o) => o.evidence) } };
   });
   check.conclude();
 });

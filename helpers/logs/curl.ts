@@ -122,3 +122,28 @@ export function classifyCurl(run: CurlRun): CurlClass {
   if (error) verdict.error = error;
   return verdict;
 }
+
+export interface PresentedCertificate {
+  subject: string;
+  issuer: string;
+}
+
+/**
+ * The server certificate in `curl -v`'s report: OpenSSL's and GnuTLS's builds print `*  subject: ...` and
+ * `*  issuer: ...` under `* Server certificate:`. The last pair wins (a proxy's CONNECT can come first); none when the
+ * handshake never got that far or the build prints no certificate.
+ */
+export function parseCurlCertificate(report: string): PresentedCertificate | undefined {
+  let subject: string | undefined;
+  let found: PresentedCertificate | undefined;
+  for (const line of report.split(/\r?\n/)) {
+    const m = /^\*\s+(subject|issuer):\s*(.{1,1000}?)\s*$/.exec(line);
+    if (!m) continue;
+    if (m[1] === 'subject') subject = m[2]!;
+    else if (subject !== undefined) {
+      found = { subject, issuer: m[2]! };
+      subject = undefined;
+    }
+  }
+  return found;
+}

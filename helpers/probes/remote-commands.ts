@@ -20,7 +20,9 @@ export type RemoteCommand =
   | { kind: 'ip-addr' }
   | { kind: 'ufw-status' }
   | { kind: 'iptables-rules' }
-  | { kind: 'curl-health'; url: string; timeoutSeconds: number };
+  | { kind: 'curl-health'; url: string; timeoutSeconds: number }
+  /** The same URL with curl's verbose report (on stdout), for the certificate the server presents (subject, issuer). */
+  | { kind: 'curl-cert'; url: string; timeoutSeconds: number };
 
 export type RemoteCommandKind = RemoteCommand['kind'];
 
@@ -182,6 +184,8 @@ function renderBare(command: RemoteCommand): { text: string; privileged: boolean
       return { text: 'iptables -S', privileged: true };
     case 'curl-health':
       return { text: curlHealth(command), privileged: false };
+    case 'curl-cert':
+      return { text: `curl -sS -k -g -v --max-time ${seconds(command.kind, command.timeoutSeconds)} -o /dev/null ${shellQuote(healthUrl(command.kind, command.url))} 2>&1`, privileged: false };
     default: {
       const kind: unknown = (command as { kind?: unknown } | null)?.kind;
       return refuse(typeof kind === 'string' ? kind : undefined, 'command kind', kind, 'only the read-only commands in helpers/probes/remote-commands.ts can be sent');

@@ -46,6 +46,7 @@ export const REAL_FAULTS: ReadonlySet<FaultName> = new Set<FaultName>([
   'proxy-not-listening',
   'agent-unreachable',
   'host-firewall',
+  'tls-inspecting-proxy',
 ]);
 
 /**
@@ -112,14 +113,24 @@ export interface RealLab {
   stop(): Promise<void>;
 }
 
+const altNames = (ips: string[]) => [...[PRIMARY_HOST, `*.${PRIMARY_HOST}`, 'localhost', FOREIGN_ZONE_HOST].map((value) => ({ type: 2 as const, value })), ...ips.map((ip) => ({ type: 7 as const, ip }))];
+
 async function makePem(ips: string[]): Promise<Pem> {
-  const pems = await selfsigned.generate([{ name: 'commonName', value: PRIMARY_HOST }], {
-    keyType: 'ec',
-    algorithm: 'sha256',
-    extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: PRIMARY_HOST }, { type: 2, value: `*.${PRIMARY_HOST}` }, { type: 2, value: 'localhost' }, { type: 2, value: FOREIGN_ZONE_HOST }, ...ips.map((ip) => ({ type: 7 as const, ip }))] }],
-  });
+  const pems = await selfsigned.generate([{ name: 'commonName', value: PRIMARY_HOST }], { keyType: 'ec', algorithm: 'sha256', extensions: [{ name: 'subjectAltName', altNames: altNames(ips) }] });
   return { key: pems.private, cert: pems.cert };
 }
+
+/** tls-inspecting-proxy: the device's CA, and the certificate it mints with it for the hosts it intercepts. */
+export const INSPECTOR_CA = 'Example Corp TLS Inspection CA';
+
+async function makeInspectorPem(ips: string[]): Promise<Pem> {
+  const ca = await selfsigned.generate([{ name: 'commonName', value: INSPECTOR_CA }], { keyType: 'ec', algorithm: 'sha256', extensions: [{ name: 'basicConstraints', cA: true, critical: true }] });
+  const leaf = await selfsigned.generate([{ name: 'commonName', value: PRIMARY_HOST }], { keyType: 'ec', algorithm: 'sha256', ca: { key: ca.private, cert: ca.cert }, extensions: [{ name: 'subjectAltName', altNames: altNames(ips) }] });
+  return { key: leaf.private, cert: leaf.cert };
+}
+
+/** The device listens on the load balancer's host, on a port of its own. */
+const INSPECTOR_PORT = 9443;
 
 function control<T>(socketPath: string, path: string, method = 'GET', body?: unknown): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -179,7 +190,8 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
     const webapps = hosts.hosts.filter((h) => h.role === 'webapp').map((h) => h.host);
     const agentHosts = hosts.hosts.filter((h) => h.role === 'agent').map((h) => h.host);
     const lb = hosts.byId('lb');
-    const pem = await makePem(hosts.hosts.map((h) => h.host.spec.ip));
+    const ips = hosts.hosts.map((h) => h.host.spec.ip);
+    const [pem, inspectorPem] = await Promise.all([makePem(ips), makeInspectorPem(ips)]);
     await bundling;
 
     const apiKey = randomBytes(6).toString('hex');
@@ -203,8 +215,10 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
     mkdirSync(join(lbDir, 'certs'), { recursive: true });
     writeFileSync(join(lbDir, 'certs', 'kasm_nginx.crt'), pem.cert);
     writeFileSync(join(lbDir, 'certs', 'kasm_nginx.key'), pem.key, { mode: 0o600 });
+    writeFileSync(join(lbDir, 'certs', 'inspector.crt'), inspectorPem.cert);
+    writeFileSync(join(lbDir, 'certs', 'inspector.key'), inspectorPem.key, { mode: 0o600 });
     mkdirSync(join(lb.dir, 'log', 'nginx'), { recursive: true });
-    const writeLb = () => writeFileSync(join(lbDir, 'nginx.conf'), lbConf({ listen: `${lb.spec.ip}:443`, webapps: webapps.map((w) => `${w.spec.ip}:443`), faults: active, idleCutSeconds: options.idleCutSeconds ?? 2 }).replaceAll('/var/log/nginx/', `${join(lb.dir, 'log', 'nginx')}/`));
+    const writeLb = () => writeFileSync(join(lbDir, 'nginx.conf'), lbConf({ listen: `${lb.spec.ip}:443`, webapps: webapps.map((w) => `${w.spec.ip}:443`), faults: active, idleCutSeconds: options.idleCutSeconds ?? 2, inspectorListen: `${lb.spec.ip}:${INSPECTOR_PORT}` }).replaceAll('/var/log/nginx/', `${join(lb.dir, 'log', 'nginx')}/`));
     writeLb();
     await lb.exec(['/usr/sbin/nginx', '-c', '/etc/nginx/nginx.conf']);
     const published = await hosts.relay.publish(lb.spec.ip, 443);
@@ -271,6 +285,20 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
       }
       hardened = want;
     };
+    // tls-inspecting-proxy: the agents' connections to the WebApp servers' port go to the inspecting device instead,
+    // as a transparent one on their way takes them: DNAT in each agent's namespace, for its containers (PREROUTING)
+    // and for the host itself (OUTPUT). Only the nat table: the host's firewall (filter) stays as it was.
+    let diverted = false;
+    const setInspection = async () => {
+      const want = active.has('tls-inspecting-proxy');
+      if (want === diverted) return;
+      for (const host of agentHosts) {
+        for (const chain of ['PREROUTING', 'OUTPUT']) {
+          for (const w of webapps) await host.exec(['/usr/sbin/iptables', '-t', 'nat', want ? '-I' : '-D', chain, '-p', 'tcp', '-d', w.spec.ip, '--dport', '443', '-j', 'DNAT', '--to-destination', `${lb.spec.ip}:${INSPECTOR_PORT}`]);
+        }
+      }
+      diverted = want;
+    };
     await setFirewalls();
     const { ssh } = hosts;
     const { env, envFile } = writeLabEnvironment({
@@ -296,6 +324,7 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
       for (const host of agentHosts) writeFaults(host, 'agent', faultList());
       writeLb();
       await lb.exec(['/usr/sbin/nginx', '-s', 'reload']);
+      await setInspection();
     };
     const kasm = () => control<KasmState>(controlSocket, '/state');
     const stopAll = async () => {

@@ -115,6 +115,31 @@ export interface LbOptions {
   faults: ReadonlySet<FaultName>;
   /** websocket-idle-cut: the proxy_read_timeout a device in front of Kasm was set to. */
   idleCutSeconds: number;
+  /** tls-inspecting-proxy: where the inspecting device listens for the agents' diverted connections. */
+  inspectorListen: string;
+}
+
+/**
+ * tls-inspecting-proxy: what a TLS-inspecting device does to the agents' traffic, in real nginx: it ends their TLS
+ * with a certificate its own CA signed, and opens its own TLS to the WebApp server (not verified, as such devices
+ * are set up to trust the inside), passing the requests on unchanged.
+ */
+function inspector(options: LbOptions): string[] {
+  if (!options.faults.has('tls-inspecting-proxy')) return [];
+  return [
+    '  server {',
+    `    listen ${options.inspectorListen} ssl;`,
+    '    server_name _;',
+    ...tls('/etc/nginx/certs/inspector.crt', '/etc/nginx/certs/inspector.key'),
+    '    location / {',
+    '      proxy_http_version 1.1;',
+    '      proxy_set_header Host $http_host;',
+    '      proxy_set_header Upgrade $http_upgrade;',
+    '      proxy_set_header Connection $connection_upgrade;',
+    '      proxy_pass https://kasm_webapps;',
+    '    }',
+    '  }',
+  ];
 }
 
 /** The client-facing load balancer: every path fault is a line of its config that is wrong (or missing). */
@@ -153,6 +178,7 @@ export function lbConf(options: LbOptions): string {
     ...common,
     '    }',
     '  }',
+    ...inspector(options),
     '}',
     '',
   ].join('\n');

@@ -11,6 +11,8 @@ export interface MatrixRow {
   message?: RegExp;
   /** Extra environment for the suite run (e.g. the UI login path). */
   env?: Record<string, string>;
+  /** A check the fault must make warn (sessions still work), and what its summary must say. */
+  warns?: { check: CheckId; message: RegExp };
   /** Checks that must pass only on a retry, reported as flaky warnings. */
   flaky?: CheckId[];
   title?: string;
@@ -74,8 +76,8 @@ export const FAULT_MATRIX: MatrixRow[] = [
     faultyHop: 'webapp',
     message: /kasm_proxy answers 502 for \/api\/__healthcheck while kasm_api is Up/,
     onRealParts: {
-      message: /kasm_proxy (answers 50\d|gives no answer in time) for \/api\/__healthcheck while kasm_api is Up, and its log says "connect\(\) failed \(113: No route to host\) while connecting to upstream" for http:\/\/172\.18\.\d+\.\d+:8080\//,
-      why: 'real nginx sends to the address it resolved at its start; the kernel asks for it by ARP for about 3 s before it gives up, so the local curl can time out before nginx answers 502',
+      message: /kasm_proxy (answers 50\d|gives no answer in time) for \/api\/__healthcheck while kasm_api is Up, kasm_api answers http:\/\/172\.18\.255\.250:8080\/api\/__healthcheck itself(, and kasm_proxy's log says "connect\(\) failed \(113: No route to host\) while connecting to upstream" for http:\/\/172\.18\.\d+\.\d+:8080\/api\/__healthcheck)?: /,
+      why: "real nginx sends to the address it resolved at its start; while the kernel still holds that address's neighbour entry nginx's connect outwaits the local curl and logs only a 499, so the evidence is kasm_api answering at its new address, and nginx's failed connect when it wrote one",
     },
   },
   { fault: 'websocket-idle-cut', failing: ['path.websocket-hold'], faultyHop: 'path', message: /the stream was cut \d+ ms after it opened .* close code 1006/, env: { KASM_WEBSOCKET_HOLD_MS: '3000' } },
@@ -86,6 +88,13 @@ export const FAULT_MATRIX: MatrixRow[] = [
     faultyHop: 'session',
     message: /KasmVNC crashed \d+ time\(s\) in .*: Caught signal 11 \(Segmentation fault\), Server aborting, \d+-frame backtrace; restarted/,
     env: { KASM_ALLOW_MUTATIONS: 'true' },
+  },
+  // Sessions work through the inspecting device; the agent is shown another CA's certificate than the WebApp server.
+  {
+    fault: 'tls-inspecting-proxy',
+    failing: [],
+    faultyHop: null,
+    warns: { check: 'agent.upstream-auth-reachable', message: /shows this agent a certificate issued by "CN=Example Corp TLS Inspection CA", but WebApp server .* gets one issued by "CN=kasm\.localhost" for the same address: a TLS-inspecting device/ },
   },
   // A transient reset is retried with backoff and the pass reported as flaky, not as healthy and not as broken.
   { fault: 'network-blip', failing: [], faultyHop: null, flaky: ['api.health'], title: 'network-blip: api.health passes on its retry and is reported flaky' },

@@ -1,10 +1,12 @@
 // The verdicts that real nginx made necessary (helpers/judge/): path.websocket-upgrade, path.websocket-hold, the
-// session-tied api calls and webapp.local-connectivity's stale kasm_proxy.
+// session-tied api calls, webapp.local-connectivity's stale kasm_proxy and agent.upstream-auth-reachable's TLS view.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { describeCut } from '../../helpers/judge/websocket-hold.ts';
 import { plainGetReachedKasmVnc } from '../../helpers/judge/websocket-upgrade.ts';
 import { judgeStaleProxy } from '../../helpers/judge/stale-proxy.ts';
+import { judgeTlsInterception } from '../../helpers/judge/tls-interception.ts';
+import { parseCurlCertificate } from '../../helpers/logs/curl.ts';
 import { parseNginxAccessLog } from '../../helpers/logs/nginx.ts';
 
 describe('plainGetReachedKasmVnc', () => {
@@ -127,5 +129,41 @@ describe('judgeStaleProxy', () => {
     const unreachable = { url: direct.url, answered: 'unreachable' as const };
     assert.equal(judgeStaleProxy({ curl: { code: 'TIMEOUT' }, apiUp: true, proxyErrors: quiet, path, direct: unreachable }), undefined);
     assert.match(judgeStaleProxy({ curl: { code: 'HTTP_ERROR', httpStatus: 502 }, apiUp: true, proxyErrors: [], path, direct: unreachable })!.summary, /^kasm_proxy answers 502 for \/api\/__healthcheck while kasm_api is Up: /);
+  });
+});
+
+describe('judgeTlsInterception', () => {
+  const url = 'https://198.18.0.11/api/__healthcheck';
+  const kasm = { subject: 'CN=kasm.localhost', issuer: 'CN=kasm.localhost' };
+  const inspected = { subject: 'CN=kasm.localhost', issuer: 'CN=Example Corp TLS Inspection CA' };
+  const webapps = [{ name: 'kasm-webapp-1', certificate: kasm }];
+
+  it("names the other CA when the agent is shown another issuer's certificate than the WebApp servers", () => {
+    const verdict = judgeTlsInterception({ url, agent: inspected, webapps });
+    assert.match(verdict!.summary, /^https:\/\/198\.18\.0\.11\/api\/__healthcheck shows this agent a certificate issued by "CN=Example Corp TLS Inspection CA", but WebApp server kasm-webapp-1 gets one issued by "CN=kasm\.localhost" for the same address: a TLS-inspecting device/);
+    assert.match(verdict!.remediation, /Exempt the agents' traffic .* "CN=Example Corp TLS Inspection CA"/);
+    assert.deepEqual(verdict!.evidence.agentSees, inspected);
+  });
+
+  it('says so when only the subject differs (a device that copies the issuer name)', () => {
+    assert.match(judgeTlsInterception({ url, agent: { subject: 'CN=*.corp.example', issuer: kasm.issuer }, webapps })!.summary, /a certificate for "CN=\*\.corp\.example", but WebApp server kasm-webapp-1 gets one for "CN=kasm\.localhost"/);
+  });
+
+  it('finds nothing when any WebApp server is shown the same, and judges nothing without both views', () => {
+    assert.equal(judgeTlsInterception({ url, agent: kasm, webapps }), undefined);
+    // Two WebApp servers behind a load balancer with two certificates: the agent matching one of them is fine.
+    assert.equal(judgeTlsInterception({ url, agent: inspected, webapps: [...webapps, { name: 'kasm-webapp-2', certificate: inspected }] }), undefined);
+    assert.equal(judgeTlsInterception({ url, agent: undefined, webapps }), undefined);
+    assert.equal(judgeTlsInterception({ url, agent: inspected, webapps: [] }), undefined);
+  });
+});
+
+describe('parseCurlCertificate', () => {
+  it('reads the last certificate of a verbose report, and nothing from a report without one', () => {
+    const report = ['*   Trying 198.18.0.11:443...', '* Server certificate:', '*  subject: CN=kasm.localhost', '*  start date: Dec  3 14:20:00 2026 GMT', '*  issuer: CN=Example Corp TLS Inspection CA', '*  SSL certificate verify result: unable to get local issuer certificate (20), continuing anyway.', '> GET /api/__healthcheck HTTP/1.1'].join('\n');
+    assert.deepEqual(parseCurlCertificate(report), { subject: 'CN=kasm.localhost', issuer: 'CN=Example Corp TLS Inspection CA' });
+    assert.equal(parseCurlCertificate('*   Trying 198.18.0.11:443...\n* connect to 198.18.0.11 port 443 failed: Connection refused\ncurl: (7) Failed to connect'), undefined);
+    assert.equal(parseCurlCertificate('*  issuer: CN=alone'), undefined);
+    assert.equal(parseCurlCertificate(`*  subject: ${'x'.repeat(200_000)}\n*  issuer: CN=a`), undefined);
   });
 });

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { request, type Dispatcher } from 'undici';
 import WebSocket from 'ws';
 import { createDispatcher, lookup } from '../../helpers/net.ts';
-import { FAULTS, type FaultName } from '../../lab/faults.ts';
+import { FAULTS, FaultNeedsRealLabError, REAL_ONLY_FAULTS, type FaultName } from '../../lab/faults.ts';
 import { FOREIGN_ZONE_HOST, startLab, type Lab } from '../../lab/index.ts';
 import { paths, readJson, type ContainerState } from '../../lab/state.ts';
 import { waitFor } from './wait.ts';
@@ -302,12 +302,13 @@ describe('embedded lab', () => {
   it('switches every fault on and off repeatedly and ends healthy', async () => {
     const webapp = lab.hosts.find((h) => h.role === 'webapp')!;
     const apiState = () => readJson<ContainerState>(join(paths.container(lab.root, webapp.id, 'kasm_api'), 'container.json')).state;
+    const names = Object.keys(FAULTS).filter((n) => !REAL_ONLY_FAULTS.has(n as FaultName));
     for (let round = 0; round < 3; round++) {
-      for (const name of Object.keys(FAULTS)) {
+      for (const name of names) {
         lab.faults.set([name]);
         lab.faults.set([]);
       }
-      lab.faults.set(Object.keys(FAULTS));
+      lab.faults.set(names);
       lab.faults.set([]);
     }
     await waitFor('kasm_api to show as running', () => apiState() === 'running');
@@ -320,6 +321,11 @@ describe('embedded lab', () => {
     assert.equal(await firstMessage(ws), 'RFB 003.008\n');
     ws.terminate();
     await destroy(kasmId);
+  });
+
+  it('refuses a fault only the real-parts lab has, saying what it needs', () => {
+    assert.throws(() => lab.faults.set(['tls-inspecting-proxy']), (error: Error) => error instanceof FaultNeedsRealLabError && /in-process lab has no form of tls-inspecting-proxy: it needs the hosts' own network namespaces/.test(error.message));
+    assert.equal(lab.faults.active.size, 0);
   });
 
   it('refuses unknown faults with the list of known ones', () => {

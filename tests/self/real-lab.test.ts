@@ -116,6 +116,12 @@ describe('real-parts lab', { skip, concurrency: false }, () => {
       if (message) assert.match(failed[0]!.summary, message, context);
       for (const finding of failed) assert.ok(finding.remediation.length > 20, `${finding.check}: the finding must say what to do`);
       if (!row.fault) assert.deepEqual(run.diagnosis.findings.filter((f) => f.status === 'warn').map((f) => f.check), [], `a healthy lab has no warnings${context}`);
+      if (row.warns) {
+        const warning = run.diagnosis.findings.find((f) => f.check === row.warns!.check);
+        assert.equal(warning?.status, 'warn', `${row.warns.check} warns${context}`);
+        assert.match(warning.summary, row.warns.message, context);
+        assert.equal(run.diagnosis.verdict, 'healthy', context);
+      }
       const state = apiDown ? { sessions: [], issued: [], images: [] } : await lab.kasm();
       const secrets = [lab.env.KASM_API_SECRET!, lab.env.KASM_USER_PASSWORD!, ...state.issued];
       for (const file of filesUnder(dir)) {

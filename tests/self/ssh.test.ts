@@ -262,6 +262,8 @@ describe('remote command allow-list', () => {
     assert.equal(renderCommand({ kind: 'ss-listening' }, sudo), 'ss -ltn');
     assert.equal(renderCommand({ kind: 'ip-addr' }, sudo), 'ip -o addr');
     assert.equal(renderCommand({ kind: 'curl-health', url: 'https://a.example/', timeoutSeconds: 1 }, sudo), `curl -sS -k -g --max-time 1 -o - -w '\\n%{http_code}' 'https://a.example/'`);
+    assert.equal(renderCommand({ kind: 'curl-cert', url: 'https://10.0.1.10/api/__healthcheck', timeoutSeconds: 5 }, sudo), `curl -sS -k -g -v --max-time 5 -o /dev/null 'https://10.0.1.10/api/__healthcheck' 2>&1`);
+    expectNotAllowed({ kind: 'curl-cert', url: "https://a.example/'; id; '", timeoutSeconds: 5 }, /^curl-cert: url .* is not allowed/);
   });
 
   it('rejects shell in container names', () => {

@@ -108,8 +108,19 @@ function sessionLocation(kasmId: string, name: string, upstreamAuthAddress: stri
   ].join('\n');
 }
 
+/** A provision that failed part way leaves nothing: the container it may have made is removed, and that is logged. */
 async function provision(request: ProvisionRequest): Promise<unknown> {
   const name = containerName(request.username, request.kasm_id);
+  try {
+    return await provisionContainer(request, name);
+  } catch (error) {
+    log('ERROR', `Provisioning kasm (${request.kasm_id}) failed: ${String(error)}; removing container (${name})`);
+    await destroy(request.kasm_id, name).catch((e: unknown) => log('ERROR', String(e)));
+    throw error;
+  }
+}
+
+async function provisionContainer(request: ProvisionRequest, name: string): Promise<unknown> {
   const hostname = typeof request.run_config.hostname === 'string' && request.run_config.hostname ? ['--hostname', request.run_config.hostname] : [];
   const env = [...environment(request.run_config), `VNC_PW=${request.vnc_password}`, `KASM_ID=${request.kasm_id}`, `KASM_LAB_KASMVNC_LOG_LEVEL=${settings.kasmvncLogLevel}`, `KASM_LAB_DESKTOP_LABEL=${request.desktop_label}`];
   const id = await docker([
@@ -132,7 +143,18 @@ async function provision(request: ProvisionRequest): Promise<unknown> {
 async function destroy(kasmId: string, name: string): Promise<void> {
   rmSync(join(CONTAINERS_D, `${kasmId}.conf`), { force: true });
   await docker(['kill', '-s', 'HUP', 'kasm_proxy']).catch(() => undefined);
-  await docker(['rm', '-f', name]).catch(() => undefined);
+  // A busy engine can fail or time out a removal: try again, and say so in the agent's log rather than leave it.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await docker(['rm', '-f', name]);
+      break;
+    } catch (error) {
+      if (/No such container/.test((error as Error).message)) break;
+      log('ERROR', `Removing container (${name}) of kasm (${kasmId}) failed (attempt ${attempt}): ${(error as Error).message}`);
+      if (attempt === 3) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
   log('INFO', `Destroyed kasm (${kasmId}) container (${name})`);
 }
 
@@ -168,7 +190,15 @@ const server = http.createServer((req, res) => {
   if (req.headers.authorization !== `Bearer ${settings.token}`) return send(401, { error_message: 'Unauthorized' });
   body(req)
     .then(async (request) => {
-      if (req.url === '/provision') return send(200, await provision(request as unknown as ProvisionRequest));
+      if (req.url === '/provision') {
+        const made = (await provision(request as unknown as ProvisionRequest)) as { containerName: string };
+        // kasm_api gave up waiting (its 60 s): it will never know of this container, so it must not stay.
+        if (res.destroyed || req.socket.destroyed) {
+          log('ERROR', `kasm (${String(request.kasm_id)}): the API went away before the provision finished; removing container (${made.containerName})`);
+          return destroy(String(request.kasm_id), made.containerName);
+        }
+        return send(200, made);
+      }
       if (req.url === '/destroy') {
         await destroy(String(request.kasm_id), String(request.container));
         return send(200, {});
