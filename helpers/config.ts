@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dotenv from 'dotenv';
 import { z } from 'zod';
-import { registerSecret } from './redact.ts';
+import { registerBasicCredentials, registerSecret } from './redact.ts';
 import { SECRET_VARIABLES } from './secret-variables.ts';
 
 export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -468,5 +468,6 @@ export function loadConfig(options: { refresh?: boolean } = {}): KasmConfig {
   cached = parseConfig(variables);
   // Every process that loads the environment (runner, workers, global setup, the CLIs) scrubs these values.
   for (const secret of [cached.api.secret, cached.api.key, cached.user.password, cached.ssh.passphrase]) registerSecret(secret);
+  registerBasicCredentials(cached.api.key, cached.api.secret);
   return cached;
 }

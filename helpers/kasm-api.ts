@@ -7,7 +7,30 @@ import type { KasmConfig } from './config.ts';
 import { createDispatcher } from './net.ts';
 import { redact } from './redact.ts';
 
-export type ApiErrorCode = 'KASM_API_UNREACHABLE' | 'KASM_API_TIMEOUT' | 'KASM_API_AUTH' | 'KASM_API_HTTP' | 'KASM_API_ERROR' | 'KASM_API_MALFORMED';
+export type ApiErrorCode = 'KASM_API_UNREACHABLE' | 'KASM_API_TIMEOUT' | 'KASM_API_AUTH' | 'KASM_API_HTTP' | 'KASM_API_ERROR' | 'KASM_API_MALFORMED' | 'KASM_API_TOO_LARGE';
+
+/**
+ * The most of an answer the suite reads: the largest real one it asks for is get_kasms or get_agents of a big
+ * deployment, a few MB; anything past this is not Kasm's answer, and must not take the runner's memory.
+ */
+export const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
+
+class AnswerTooLarge extends Error {}
+
+/** The body as text, refused (and the connection cut) as soon as it passes `max` bytes. */
+async function boundedText(body: Dispatcher.ResponseData['body'], max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > max) {
+      body.destroy();
+      throw new AnswerTooLarge(`the answer passed ${max} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 export class KasmApiError extends Error {
   constructor(
@@ -67,7 +90,7 @@ export class KasmApiClient {
         bodyTimeout: this.config.timeouts.http,
         signal: AbortSignal.timeout(this.config.timeouts.http),
       });
-      const text = await res.body.text();
+      const text = await boundedText(res.body, MAX_ANSWER_BYTES);
       return { status: res.statusCode, text, ms: performance.now() - started };
     } catch (error) {
       throw networkError(call, this.url(path), error, this.config.timeouts.http);
@@ -113,7 +136,7 @@ export class KasmApiClient {
         bodyTimeout: this.config.timeouts.http,
         signal: AbortSignal.timeout(this.config.timeouts.http),
       });
-      const text = await res.body.text();
+      const text = await boundedText(res.body, MAX_ANSWER_BYTES);
       return { status: res.statusCode, text, ms: performance.now() - started, body: parseBody(text) };
     } catch (error) {
       throw networkError('__healthcheck', url, error, this.config.timeouts.http);
@@ -131,6 +154,7 @@ function parseBody(text: string): Record<string, unknown> | undefined {
 }
 
 function networkError(call: string, url: URL, error: unknown, timeoutMs: number): KasmApiError {
+  if (error instanceof AnswerTooLarge) return new KasmApiError('KASM_API_TOO_LARGE', call, `${url.origin}${url.pathname} answered more than ${MAX_ANSWER_BYTES} bytes: not read (not a Kasm answer; a proxy or a misrouted request?)`, {}, { cause: error });
   const code = (error as { code?: string; cause?: { code?: string } }).code ?? (error as { cause?: { code?: string } }).cause?.code ?? '';
   const name = (error as { name?: string }).name;
   if (NETWORK_TIMEOUT.has(code) || name === 'TimeoutError' || name === 'AbortError') {

@@ -17,7 +17,7 @@ test('zone domains are sub-domains of the primary Kasm domain and the session ra
       }
     } catch (error) {
       if (!(error instanceof KasmApiError) || !['KASM_API_AUTH', 'KASM_API_ERROR'].includes(error.code)) throw error;
-      await check.evidence('get_zones', `not readable with this API key (${error.code}); only KASM_ZONE_HOSTS was checked`);
+      await check.evidence('get_zones', `not readable (${error.code === 'KASM_API_AUTH' ? 'not allowed with this API key' : `${error.code}: ${error.message}`}); only KASM_ZONE_HOSTS was checked`);
     }
     return hosts;
   });

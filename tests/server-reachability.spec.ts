@@ -13,7 +13,7 @@ const keepCertificate = (text: string) => text.split('\n').filter((line) => /^\*
 test('every WebApp server reaches every agent at the address Kasm uses for it', check('webapp.agent-reachable'), async ({ check, servers, config }, testInfo) => {
   skipWithoutHosts(await servers.hosts('webapp'), 'webapp', testInfo);
   const inventory = await servers.inventory();
-  testInfo.skip(inventory.kasmAgents.length === 0, 'no agents known: get_agents is not readable with this key and KASM_SSH_AGENTS is empty');
+  testInfo.skip(inventory.kasmAgents.length === 0, `no agents known: ${inventory.notes.find((n) => n.startsWith('get_agents')) ?? 'get_agents lists none'}, and KASM_SSH_AGENTS is empty`);
   await check.evidence('inventory', { agents: inventory.kasmAgents.map((a) => ({ hostname: a.hostname, port: a.port, ssh: a.ssh?.name ?? null })), notes: inventory.notes });
   const seconds = curlSeconds(config);
   const outcomes = await Promise.all(
@@ -45,7 +45,7 @@ test('every WebApp server reaches every agent at the address Kasm uses for it', 
 test("every agent reaches the zone's Upstream Auth Address", check('agent.upstream-auth-reachable'), async ({ check, servers, config }, testInfo) => {
   skipWithoutHosts(await servers.hosts('agent'), 'agent', testInfo);
   const inventory = await servers.inventory();
-  testInfo.skip(inventory.upstreamAuth.length === 0, 'no Upstream Auth Address known: get_zones is not readable with this key and KASM_UPSTREAM_AUTH_ADDRESS is not set');
+  testInfo.skip(inventory.upstreamAuth.length === 0, `no Upstream Auth Address known: ${inventory.notes.find((n) => n.startsWith('get_zones')) ?? 'get_zones lists no zone'}, and KASM_UPSTREAM_AUTH_ADDRESS is not set`);
   const seconds = curlSeconds(config);
   // What the certificate curl reports, and only that, in the transcript.
   const certificateOf = async (ssh: SshHost, url: string) => parseCurlCertificate((await ssh.run({ kind: 'curl-cert', url, timeoutSeconds: seconds }, { keep: keepCertificate })).stdout);

@@ -75,8 +75,29 @@ interface Column {
   start: number;
 }
 
+const isSpace = (c: string) => c === ' ' || c === '\t' || c === '\r' || c === '\f' || c === '\v' || c === '\u00a0';
+
+/**
+ * The cells of a table line: runs of words joined by single spaces, scanned by hand: the regular expression for it
+ * (a non-space run, then any number of a space and a non-space run) overflows V8's stack on a line of megabytes of
+ * single-spaced words.
+ */
 function cells(line: string): Cell[] {
-  return [...line.matchAll(/\S+(?: \S+)*/g)].map((m) => ({ text: m[0], start: m.index }));
+  const out: Cell[] = [];
+  let i = 0;
+  while (i < line.length) {
+    while (i < line.length && isSpace(line[i]!)) i++;
+    if (i >= line.length) break;
+    const start = i;
+    let end = i;
+    while (i < line.length) {
+      if (!isSpace(line[i]!)) end = ++i;
+      else if (line[i] === ' ' && i + 1 < line.length && !isSpace(line[i + 1]!)) i++;
+      else break;
+    }
+    out.push({ text: line.slice(start, end), start });
+  }
+  return out;
 }
 
 function headerColumns(line: string): Column[] | null {
@@ -264,4 +285,45 @@ export function parseNetworkAddresses(input: string): string[] {
       return typeof address === 'string' && isIPv4(address) ? [address] : [];
     });
   });
+}
+
+/**
+ * The prefixes Kasm may give the synthetic user's session containers (`<user part>_<first 8 of kasm_id>`): the user
+ * name with what a container name cannot hold removed, whole or its part before `@`, cut to 12 (the lab's form; other
+ * versions may cut elsewhere, so the uncut forms count too).
+ */
+export function ownContainerPrefixes(username: string | undefined): string[] {
+  if (!username) return [];
+  const forms = [username, username.split('@')[0]!].map((u) => u.replace(/[^a-zA-Z0-9.]/g, ''));
+  return [...new Set(forms.flatMap((f) => [f, f.slice(0, 12)]).filter((f) => f.length >= 3))];
+}
+
+/**
+ * `docker ps -a` output (table or `{{json .}}` lines) for a transcript: Kasm's own service containers (`kasm_*`) and
+ * the synthetic user's sessions stay; other users' session containers are left out and counted, never named.
+ */
+export function maskOtherContainers(stdout: string, ownPrefixes: string[]): string {
+  const own = (names: string) => names.split(',').every((n) => /^kasm_/.test(n) || ownPrefixes.some((p) => n.startsWith(`${p}_`)));
+  let masked = 0;
+  let columns: Column[] | null = null;
+  const kept = splitLines(stdout).filter((line) => {
+    if (isBlank(line)) return true;
+    if (line.trimStart().startsWith('{')) {
+      const parsed = fromJson(line.trim());
+      if (parsed && own(parsed.names)) return true;
+      masked++;
+      return false;
+    }
+    const header = looksBinary(line) ? null : headerColumns(line);
+    if (header) {
+      columns = header;
+      return true;
+    }
+    const values = columns && !looksBinary(line) ? rowValues(line, columns) : null;
+    if (values && own(values.names ?? '')) return true;
+    masked++;
+    return false;
+  });
+  if (masked) kept.push(`[${masked} other container${masked === 1 ? '' : 's'} (other users' sessions) left out of this transcript]`);
+  return kept.join('\n');
 }

@@ -94,12 +94,19 @@ const copy = (cookie: CdpCookie, blockedReasons: string[] = []): CookieCopy => (
 
 const phase = (start: number | undefined, end: number | undefined) => (start === undefined || end === undefined || start < 0 || end < 0 ? null : Math.round(end - start));
 
+/** DevTools joins repeated Set-Cookie headers with newlines: every cookie's value goes, its name and attributes stay. */
+const redactSetCookie = (value: string) =>
+  value
+    .split(/\r?\n/)
+    .map((line) => line.replace(/=[^;]*/, '=[REDACTED]'))
+    .join('\n');
+
 /** Headers as they may appear in a report: cookie and credential values scrubbed. */
 export function redactHeaders(headers: Record<string, string> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers ?? {})) {
     const lower = name.toLowerCase();
-    out[name] = lower === 'cookie' ? cookieNames(value).map((n) => `${n}=[REDACTED]`).join('; ') : lower === 'set-cookie' ? value.replace(/=[^;\n]*/, '=[REDACTED]') : redact(value);
+    out[name] = lower === 'cookie' ? cookieNames(value).map((n) => `${n}=[REDACTED]`).join('; ') : lower === 'set-cookie' ? redactSetCookie(value) : redact(value);
   }
   return out;
 }

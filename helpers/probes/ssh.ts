@@ -32,6 +32,8 @@ export interface SshConnectOptions {
   commandTimeoutMs: number;
   /** Output kept per command (stdout + stderr) before the channel is closed; default 4 MiB. */
   maxOutputBytes?: number;
+  /** What the transcript may keep of a kind's stdout when the call gives no `keep` of its own (other users' data). */
+  transcriptKeep?: Partial<Record<RemoteCommand['kind'], (stdout: string) => string>>;
 }
 
 export interface CommandResult {
@@ -705,7 +707,8 @@ export class SshHost {
       if (outcome.notOpened === undefined) throw this.#notStarted(target, text, limits.timeoutMs, 'the host opened no channel');
       throw new SshError('SSH_UNREACHABLE', target, `${this.label}: cannot run "${redact(text)}": ${outcome.notOpened.message}`, 'The connection is broken or the host refuses sessions (sshd MaxSessions); the next check reconnects', { cause: outcome.notOpened });
     }
-    const recorded = forTranscript(options.keep ? { ...outcome.result, stdout: options.keep(outcome.result.stdout) } : outcome.result);
+    const keep = options.keep ?? this.#prepared.options.transcriptKeep?.[command.kind];
+    const recorded = forTranscript(keep ? { ...outcome.result, stdout: keep(outcome.result.stdout) } : outcome.result);
     this.transcript.push(recorded);
     if (outcome.lost) throw this.#lost(target, text, recorded);
     this.#checkSudo(target, text, outcome.result, recorded);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { classifyCurl } from '../../helpers/logs/curl.ts';
-import { parseDockerPorts, parseDockerPs, parseNetworkAddresses } from '../../helpers/logs/docker-ps.ts';
+import { maskOtherContainers, ownContainerPrefixes, parseDockerPorts, parseDockerPs, parseNetworkAddresses } from '../../helpers/logs/docker-ps.ts';
 import { blockingRules, parseIptablesRules, parseUfwStatus } from '../../helpers/logs/firewall.ts';
 import { parseIpAddr, userFacingAddresses } from '../../helpers/logs/ip.ts';
 import { kasmIdsIn, parseKasmApiLog, type KasmApiEntry } from '../../helpers/logs/kasm-api.ts';
@@ -861,5 +861,44 @@ describe('parseNetworkAddresses', () => {
     for (const junk of ['', '{}', 'null', '[{"IPAddress":"172.18.0.2"}]', '{"n":{"IPAddress":"169.254.169.254/latest#"}}', 'Error: No such object: kasm_api', '{"n":']) {
       assert.deepEqual(parseNetworkAddresses(junk), [], junk);
     }
+  });
+});
+
+describe('parseDockerPs on hostile input', () => {
+  it('reads a table line of megabytes (single-spaced words once overflowed the stack) without throwing, in linear time', () => {
+    const header = 'CONTAINER ID   IMAGE                      COMMAND   CREATED   STATUS   PORTS   NAMES';
+    const time = (n: number) => {
+      const started = performance.now();
+      const parsed = parseDockerPs(`${header}\n${'x '.repeat(n)}\n`);
+      assert.equal(parsed.containers.length, 0);
+      assert.equal(parsed.unparsed.length, 1);
+      return performance.now() - started;
+    };
+    time(100_000);
+    const small = Math.max(time(500_000), 1);
+    const large = time(4_000_000);
+    assert.ok(large < small * 8 * 4, `8x the input took ${(large / small).toFixed(1)}x the time`);
+  });
+});
+
+describe('maskOtherContainers', () => {
+  // The guide's agent with three sessions: the synthetic user's (Kasm cut "synthetic@kasm.local" to 12) and two others.
+  const table = `CONTAINER ID   IMAGE                                 COMMAND                  CREATED         STATUS                PORTS                          NAMES
+0eb604899140   kasmweb/agent:1.14.0                  "/bin/sh -c '/usr/bi…"   6 days ago      Up 6 days (healthy)   4444/tcp                       kasm_agent
+401963ee87a0   kasmweb/nginx:1.25.1                  "/docker-entrypoint.…"   6 days ago      Up 6 days             80/tcp, 0.0.0.0:443->443/tcp   kasm_proxy
+125348fe9990   kasmweb/core-ubuntu-jammy:1.14.0      "/dockerstartup/kasm…"   3 minutes ago   Up 3 minutes          6901/tcp                       mattkasm.loc_4f8ada7f
+225348fe9990   kasmweb/core-ubuntu-jammy:1.14.0      "/dockerstartup/kasm…"   1 minute ago    Up 1 minute           6901/tcp                       synthetickas_0c1d2e3f
+325348fe9990   kasmweb/chrome:1.14.0                 "/dockerstartup/kasm…"   9 minutes ago   Up 9 minutes          6901/tcp                       alice_9a8b7c6d`;
+
+  it("keeps Kasm's services and the synthetic user's sessions, and counts the others without naming them", () => {
+    const prefixes = ownContainerPrefixes('synthetic@kasm.local');
+    assert.ok(prefixes.includes('synthetickas'), prefixes.join(','));
+    const out = maskOtherContainers(table, prefixes);
+    assert.ok(!/mattkasm|alice|4f8ada7f|9a8b7c6d/.test(out), out);
+    assert.deepEqual(parseDockerPs(out).containers.map((c) => c.names), ['kasm_agent', 'kasm_proxy', 'synthetickas_0c1d2e3f']);
+    assert.match(out, /\[2 other containers \(other users' sessions\) left out of this transcript\]$/);
+    const json = ['{"Names":"kasm_agent","ID":"0eb604899140","State":"running","Status":"Up 6 days"}', '{"Names":"alice_9a8b7c6d","ID":"3253","State":"running","Status":"Up 9 minutes"}'].join('\n');
+    assert.equal(maskOtherContainers(json, prefixes), '{"Names":"kasm_agent","ID":"0eb604899140","State":"running","Status":"Up 6 days"}\n[1 other container (other users\' sessions) left out of this transcript]');
+    assert.equal(maskOtherContainers(table.split('\n').slice(0, 3).join('\n'), prefixes), table.split('\n').slice(0, 3).join('\n'));
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { redact, redactValue, registerSecret } from '../../helpers/redact.ts';
+import { redact, redactValue, registerBasicCredentials, registerSecret } from '../../helpers/redact.ts';
 
 describe('redact', () => {
   it('scrubs registered secrets wherever they appear', () => {
@@ -18,7 +18,42 @@ describe('redact', () => {
     assert.equal(redact(`${armor('BEGIN')}\nabc\n${armor('END')}`), '[REDACTED PRIVATE KEY]');
   });
 
+  it('scrubs a secret in every form it takes: escaped in JSON, URL- and form-encoded, base64, and as Basic credentials', () => {
+    const secret = 'pa"ss\\w/rd +&=?é-canary';
+    registerSecret(secret);
+    registerBasicCredentials('apikey-canary', secret);
+    const json = JSON.stringify({ secret });
+    const forms = {
+      json,
+      'json in json': JSON.stringify({ text: json }),
+      url: `https://kasm.example/?p=${encodeURIComponent(secret)}`,
+      form: `a=1&p=${encodeURIComponent(secret).replace(/%20/g, '+')}`,
+      base64: `data ${Buffer.from(secret).toString('base64')} end`,
+      base64url: `x.${Buffer.from(secret).toString('base64url')}.y`,
+      basic: `Basic ${Buffer.from(`apikey-canary:${secret}`).toString('base64')}`,
+    };
+    for (const [name, text] of Object.entries(forms)) {
+      const out = redact(text);
+      assert.ok(out.includes('[REDACTED]'), `${name}: ${out}`);
+      for (const leak of [secret, JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret), Buffer.from(secret).toString('base64').replace(/=+$/, '')]) assert.ok(!out.includes(leak), `${name} kept a form: ${out}`);
+    }
+    // Outside any header, a Basic pair is still known by its value.
+    assert.equal(redact(`log: ${Buffer.from(`apikey-canary:${secret}`).toString('base64')}`), 'log: [REDACTED]');
+    assert.deepEqual(redactValue({ secret }), { secret: '[REDACTED]' });
+  });
+
   it('keeps JSON valid', () => {
     assert.deepEqual(redactValue({ headers: { cookie: 'session_token=abc' }, n: 1 }), { headers: { cookie: 'session_token=[REDACTED]' }, n: 1 });
+  });
+});
+
+describe('redactHeaders', () => {
+  it('scrubs the value of every cookie in a Set-Cookie header, however many DevTools joined into it', async () => {
+    const { redactHeaders } = await import('../../helpers/probes/devtools.ts');
+    // Chromium's DevTools joins repeated Set-Cookie headers with a newline.
+    const out = redactHeaders({ 'Set-Cookie': 'username=synthetic%40kasm.local; Path=/; Secure\nsession_token=0f1e2d3c-canary; Path=/; Secure; HttpOnly\r\nkasm_client_key=k3y-canary; Path=/' });
+    const text = out['Set-Cookie']!;
+    for (const value of ['synthetic%40kasm.local', '0f1e2d3c-canary', 'k3y-canary']) assert.ok(!text.includes(value), `${value} survived: ${text}`);
+    assert.equal(text, 'username=[REDACTED]; Path=/; Secure\nsession_token=[REDACTED]; Path=/; Secure; HttpOnly\nkasm_client_key=[REDACTED]; Path=/');
   });
 });
