@@ -7,7 +7,7 @@ import { parseDockerPs, parseNetworkAddresses, type DockerContainer } from '../h
 import { blockingRules, parseIptablesRules, parseUfwStatus } from '../helpers/logs/firewall.ts';
 import { parseIpAddr, userFacingAddresses } from '../helpers/logs/ip.ts';
 import { parseNginxAccessLog } from '../helpers/logs/nginx.ts';
-import { judgeStaleProxy, type StaleProxyInput } from '../helpers/judge/stale-proxy.ts';
+import { directAnswer, judgeStaleProxy, type StaleProxyInput } from '../helpers/judge/stale-proxy.ts';
 import { listensOn, parseSsListening } from '../helpers/logs/ss.ts';
 import type { Inventory, Role, ServerHost } from '../helpers/inventory.ts';
 import type { KasmConfig } from '../helpers/config.ts';
@@ -48,8 +48,7 @@ async function kasmApiDirect(ssh: SshHost, seconds: number): Promise<StaleProxyI
   if (!address) return undefined;
   const url = `http://${address}:${KASM_API_PORT}/api/__healthcheck`;
   const result = await ssh.run({ kind: 'curl-health', url, timeoutSeconds: seconds });
-  const { ok, code } = classifyCurl({ exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr });
-  return { url, answered: ok ? 'ok' : code === 'TIMEOUT' || code === 'HTTP_ERROR' || code === 'BAD_BODY' ? 'failed' : 'unreachable' };
+  return { url, answered: directAnswer(classifyCurl({ exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr })) };
 }
 
 const describeContainer = (c: DockerContainer) => `${c.names} ${c.status}`;

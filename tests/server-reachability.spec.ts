@@ -3,7 +3,7 @@
 import { check, test } from '../helpers/fixtures/index.ts';
 import { curlSeconds, skipWithoutHosts, sshFailure } from '../helpers/fixtures/servers.ts';
 import { curlOutcome } from '../helpers/diagnosis/curl-outcome.ts';
-import { judgeTlsInterception, type TlsViewInput } from '../helpers/judge/tls-interception.ts';
+import { judgeTlsInterception, withInterception, type TlsViewInput } from '../helpers/judge/tls-interception.ts';
 import { parseCurlCertificate } from '../helpers/logs/curl.ts';
 import type { SshHost } from '../helpers/probes/ssh.ts';
 
@@ -78,11 +78,7 @@ test("every agent reaches the zone's Upstream Auth Address", check('agent.upstre
           certificateOf(ssh, url),
           referenceFor(url),
         ]);
-        const intercepted = judgeTlsInterception({ url, agent: agentSees, webapps });
-        if (!intercepted) return outcome;
-        const evidence = { ...outcome.evidence, interception: intercepted.evidence };
-        if (outcome.status === 'fail') return { ...outcome, summary: `${outcome.summary}; and ${intercepted.summary}`, remediation: `${intercepted.remediation} ${outcome.remediation ?? ''}`.trim(), evidence };
-        return { status: 'warn' as const, summary: `${intercepted.summary} (its health call still answered {"ok": true})`, remediation: intercepted.remediation, evidence };
+        return withInterception(outcome, judgeTlsInterception({ url, agent: agentSees, webapps }));
       }),
     );
     return outcomes.find((o) => o.status === 'fail') ?? outcomes.find((o) => o.status === 'warn') ?? { status: 'pass', summary: outcomes.map((o) => o.summary).join('; '), evidence: { checked: outcomes.map((o) => o.evidence) } };

@@ -49,3 +49,9 @@ export function judgeStaleProxy(input: StaleProxyInput): StaleProxyVerdict | und
     evidence: line?.raw,
   };
 }
+
+/** How kasm_api answered the server's curl at its own address: connected and answered well, connected and not, or never reached. */
+export function directAnswer(curl: Pick<CurlClass, 'ok' | 'code'>): NonNullable<StaleProxyInput['direct']>['answered'] {
+  if (curl.ok) return 'ok';
+  return curl.code === 'TIMEOUT' || curl.code === 'HTTP_ERROR' || curl.code === 'BAD_BODY' ? 'failed' : 'unreachable';
+}

@@ -2,6 +2,7 @@
 // calls "might be subject to a forward proxy with SSL inspection". Such a device ends the agent's TLS with a
 // certificate its own CA signed; the WebApp servers, asking the same address from inside, get Kasm's. The suite's
 // curls take any certificate (-k, as the guide's), so only comparing what each side was shown tells.
+import type { TargetOutcome } from '../fixtures/check.ts';
 import type { PresentedCertificate } from '../logs/curl.ts';
 
 export interface TlsViewInput {
@@ -32,4 +33,12 @@ export function judgeTlsInterception(input: TlsViewInput): TlsInterception | und
     remediation: `Exempt the agents' traffic to the Upstream Auth Address from TLS inspection (the device whose CA is "${agentSees.issuer}"), or set the zone's Upstream Auth Address to an internal address the agents reach directly; an inspecting device can delay, cut or refuse the internal_auth call that admits every session.`,
     evidence: { url: input.url, agentSees, webappsSee: input.webapps },
   };
+}
+
+/** The agent's outcome for the address with the interception in it: a warning when the call worked, in the failure when not. */
+export function withInterception(outcome: TargetOutcome, intercepted: TlsInterception | undefined): TargetOutcome {
+  if (!intercepted) return outcome;
+  const evidence = { ...outcome.evidence, interception: intercepted.evidence };
+  if (outcome.status === 'fail') return { ...outcome, summary: `${outcome.summary}; and ${intercepted.summary}`, remediation: `${intercepted.remediation} ${outcome.remediation ?? ''}`.trim(), evidence };
+  return { status: 'warn', summary: `${intercepted.summary} (its health call still answered {"ok": true})`, remediation: intercepted.remediation, evidence };
 }

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { describeCut } from '../../helpers/judge/websocket-hold.ts';
 import { plainGetReachedKasmVnc } from '../../helpers/judge/websocket-upgrade.ts';
-import { judgeStaleProxy } from '../../helpers/judge/stale-proxy.ts';
-import { judgeTlsInterception } from '../../helpers/judge/tls-interception.ts';
+import { directAnswer, judgeStaleProxy } from '../../helpers/judge/stale-proxy.ts';
+import { judgeTlsInterception, withInterception } from '../../helpers/judge/tls-interception.ts';
 import { parseCurlCertificate } from '../../helpers/logs/curl.ts';
 import { parseNginxAccessLog } from '../../helpers/logs/nginx.ts';
 
@@ -155,6 +155,32 @@ describe('judgeTlsInterception', () => {
     assert.equal(judgeTlsInterception({ url, agent: inspected, webapps: [...webapps, { name: 'kasm-webapp-2', certificate: inspected }] }), undefined);
     assert.equal(judgeTlsInterception({ url, agent: undefined, webapps }), undefined);
     assert.equal(judgeTlsInterception({ url, agent: inspected, webapps: [] }), undefined);
+  });
+});
+
+describe('withInterception', () => {
+  const intercepted = judgeTlsInterception({ url: 'https://10.0.0.5/api/__healthcheck', agent: { subject: 'CN=k', issuer: 'CN=Inspect CA' }, webapps: [{ name: 'w1', certificate: { subject: 'CN=k', issuer: 'CN=k' } }] })!;
+
+  it('turns a working call through an inspecting device into a warning, and names the device in a failure', () => {
+    const pass = { status: 'pass' as const, summary: 'https://10.0.0.5/api/__healthcheck answered {"ok": true}', evidence: { code: 'OK' } };
+    const warned = withInterception(pass, intercepted);
+    assert.equal(warned.status, 'warn');
+    assert.match(warned.summary, /issued by "CN=Inspect CA", .* \(its health call still answered \{"ok": true\}\)$/);
+    assert.deepEqual(Object.keys(warned.evidence!), ['code', 'interception']);
+    const fail = { status: 'fail' as const, summary: 'https://10.0.0.5/api/__healthcheck: the TLS handshake failed', remediation: 'Set the zone.', evidence: {} };
+    const failed = withInterception(fail, intercepted);
+    assert.equal(failed.status, 'fail');
+    assert.match(failed.summary, /^https:\/\/10\.0\.0\.5\/api\/__healthcheck: the TLS handshake failed; and .* a TLS-inspecting device/);
+    assert.match(failed.remediation!, /^Exempt the agents' traffic .* Set the zone\.$/);
+    assert.equal(withInterception(pass, undefined), pass);
+  });
+});
+
+describe('directAnswer', () => {
+  it('tells a kasm_api that answered, one that was reached and did not answer well, and one never reached', () => {
+    assert.equal(directAnswer({ ok: true, code: 'OK' }), 'ok');
+    for (const code of ['TIMEOUT', 'HTTP_ERROR', 'BAD_BODY'] as const) assert.equal(directAnswer({ ok: false, code }), 'failed', code);
+    for (const code of ['REFUSED_OR_NO_ROUTE', 'DNS', 'TLS', 'OTHER'] as const) assert.equal(directAnswer({ ok: false, code }), 'unreachable', code);
   });
 });
 
