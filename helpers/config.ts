@@ -39,6 +39,7 @@ const EXAMPLES: Record<string, string> = {
   KASM_WEBAPP_PORT: 'KASM_WEBAPP_PORT=443',
   KASM_UPSTREAM_AUTH_ADDRESS: 'KASM_UPSTREAM_AUTH_ADDRESS=kasm-internal.example.com',
   KASM_ALLOW_MUTATIONS: 'KASM_ALLOW_MUTATIONS=false',
+  KASM_SWEEP_STALE_SESSIONS: 'KASM_SWEEP_STALE_SESSIONS=true',
   KASM_RETRIES: 'KASM_RETRIES=1',
   KASM_STATE_DIR: 'KASM_STATE_DIR=/var/lib/kasm-synthetics',
   KASM_INSECURE_TLS: 'KASM_INSECURE_TLS=false',
@@ -242,6 +243,7 @@ const schema = z
       .default('text="{workspace}"')
       .refine((value) => value.includes('{workspace}'), 'must contain {workspace}, replaced by the workspace name'),
     KASM_ALLOW_MUTATIONS: bool(false),
+    KASM_SWEEP_STALE_SESSIONS: bool(false),
     KASM_COMPARE: bool(false),
     KASM_BROWSER_PATH: optionalText,
     KASM_REPORTS_DIR: z.string().default('reports'),
@@ -333,6 +335,8 @@ export interface KasmConfig {
   zoneHosts: string[];
   ui: { username: string; password: string; submit: string; workspace: string };
   allowMutations: boolean;
+  /** Opt-in: the leftovers sweep also destroys the synthetic user's sessions in get_kasms older than any run's. */
+  sweepStaleSessions: boolean;
   /** List what changed since the last healthy run (`npm run check -- --compare`). */
   compare: boolean;
   browserPath: string | undefined;
@@ -396,6 +400,7 @@ function toConfig(env: Parsed): KasmConfig {
     zoneHosts: env.KASM_ZONE_HOSTS,
     ui: { username: env.KASM_UI_USERNAME_SELECTOR, password: env.KASM_UI_PASSWORD_SELECTOR, submit: env.KASM_UI_SUBMIT_SELECTOR, workspace: env.KASM_UI_WORKSPACE_SELECTOR },
     allowMutations: env.KASM_ALLOW_MUTATIONS,
+    sweepStaleSessions: env.KASM_SWEEP_STALE_SESSIONS,
     compare: env.KASM_COMPARE,
     browserPath: env.KASM_BROWSER_PATH,
     reportsDir: resolve(projectRoot, env.KASM_REPORTS_DIR),

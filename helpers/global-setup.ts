@@ -41,12 +41,13 @@ async function cleanUp(config: KasmConfig): Promise<void> {
     await withKasmApi(config, async ({ client: api }) => {
       await describeRun(api, config);
       const { userId } = await resolveIdentity(api, config);
-      const swept = await sweepLeftovers(api, userId, ledgerDir(config), leftoverAgeMs(config));
+      const swept = await sweepLeftovers(api, userId, ledgerDir(config), { olderThanMs: config.sweepStaleSessions ? leftoverAgeMs(config) : undefined });
       const found = swept.destroyed.length + swept.failed.length;
-      if (found || swept.apiSearch) {
+      if (found || swept.apiSearch || swept.ignored.length) {
         console.log(
           `Cleanup: ${found ? `destroyed ${swept.destroyed.length} of ${found} session(s) left behind by an earlier run${swept.destroyed.length ? ` (${swept.destroyed.join(', ')})` : ''}` : 'no session left behind'}` +
-            `${swept.failed.length ? `; could not destroy ${swept.failed.map((f) => `${f.kasmId}: ${f.reason}`).join('; ')}` : ''}${swept.apiSearch ? `; ${swept.apiSearch}` : ''}`,
+            `${swept.failed.length ? `; could not destroy ${swept.failed.map((f) => `${f.kasmId}: ${f.reason}`).join('; ')}` : ''}${swept.apiSearch ? `; ${swept.apiSearch}` : ''}` +
+            `${swept.ignored.length ? `; ${swept.ignored.length} ledger entr${swept.ignored.length === 1 ? 'y' : 'ies'} of another user id ignored and removed (not destroyed)` : ''}`,
         );
       }
     });

@@ -1,9 +1,9 @@
 // Sessions the suite created but could not destroy (Ctrl-C, a killed CI job) are found and destroyed by the next
-// run: a ledger entry per live session on this machine, and, on any machine, the synthetic user's sessions that
-// are older than any check could still be using.
+// run: a ledger entry per live session, in the run's own state folder (0700, not shared /tmp, where anyone could plant
+// one), of the synthetic user only; and, when the user opts in (KASM_SWEEP_STALE_SESSIONS), the synthetic user's
+// sessions that are older than any check could still be using.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KasmConfig } from './config.ts';
 import { KasmApiError, type KasmApiClient } from './kasm-api.ts';
@@ -15,14 +15,14 @@ interface LedgerEntry {
   createdAt: string;
 }
 
-export function ledgerDir(config: Pick<KasmConfig, 'url'>, root = tmpdir()): string {
+export function ledgerDir(config: Pick<KasmConfig, 'url' | 'stateDir'>): string {
   const id = createHash('sha256').update(config.url.origin).digest('hex').slice(0, 16);
-  return join(root, 'kasm-synthetics-sessions', id);
+  return join(config.stateDir, 'sessions', id);
 }
 
 /** `pid`: the process whose death means nobody uses the session any more (the run's runner for a shared session). */
 export function remember(dir: string, kasmId: string, userId: string, pid = process.pid): void {
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const entry: LedgerEntry = { kasmId, userId, pid, createdAt: new Date().toISOString() };
   writeFileSync(join(dir, `${kasmId}.json`), JSON.stringify(entry));
 }
@@ -71,20 +71,40 @@ export interface SweepResult {
   failed: Array<{ kasmId: string; reason: string }>;
   /** Why the API-side search did not run, when it did not. */
   apiSearch?: string;
+  /** Ledger entries of another user id: never destroyed (the ledger is not trusted with anyone else's session). */
+  ignored: string[];
 }
 
-export async function sweepLeftovers(api: KasmApiClient, userId: string, dir: string, olderThanMs: number, now = Date.now()): Promise<SweepResult> {
-  const targets = new Map<string, string>(orphans(dir).map((e) => [e.kasmId, e.userId]));
-  const result: SweepResult = { destroyed: [], failed: [] };
-  try {
-    const { kasms = [] } = (await api.call<{ kasms?: Array<{ kasm_id: string; user_id: string; created_date?: string; start_date?: string }> }>('get_kasms')).body;
-    for (const kasm of kasms) {
-      const created = kasmDate(kasm.created_date ?? kasm.start_date);
-      if (kasm.user_id?.replaceAll('-', '') === userId.replaceAll('-', '') && now - created > olderThanMs) targets.set(kasm.kasm_id, kasm.user_id);
+export interface SweepOptions {
+  /** Opt-in: also the synthetic user's sessions in get_kasms older than this, found on any machine. */
+  olderThanMs?: number;
+  now?: number;
+}
+
+const sameId = (a: string, b: string) => a.replaceAll('-', '').toLowerCase() === b.replaceAll('-', '').toLowerCase();
+
+export async function sweepLeftovers(api: KasmApiClient, userId: string, dir: string, options: SweepOptions = {}): Promise<SweepResult> {
+  const result: SweepResult = { destroyed: [], failed: [], ignored: [] };
+  const targets = new Map<string, string>();
+  for (const entry of orphans(dir)) {
+    if (typeof entry.userId === 'string' && typeof entry.kasmId === 'string' && sameId(entry.userId, userId)) targets.set(entry.kasmId, entry.userId);
+    else {
+      result.ignored.push(String(entry.kasmId));
+      forget(dir, String(entry.kasmId));
     }
-  } catch (error) {
-    if (!(error instanceof KasmApiError)) throw error;
-    result.apiSearch = `get_kasms not usable (${error.code}): only this machine's ledger was swept`;
+  }
+  if (options.olderThanMs !== undefined) {
+    const now = options.now ?? Date.now();
+    try {
+      const { kasms = [] } = (await api.call<{ kasms?: Array<{ kasm_id: string; user_id: string; created_date?: string; start_date?: string }> }>('get_kasms')).body;
+      for (const kasm of Array.isArray(kasms) ? kasms : []) {
+        const created = kasmDate(kasm.created_date ?? kasm.start_date);
+        if (typeof kasm.user_id === 'string' && sameId(kasm.user_id, userId) && now - created > options.olderThanMs) targets.set(kasm.kasm_id, kasm.user_id);
+      }
+    } catch (error) {
+      if (!(error instanceof KasmApiError)) throw error;
+      result.apiSearch = `get_kasms not usable (${error.code}): only this machine's ledger was swept`;
+    }
   }
   for (const [kasmId, owner] of targets) {
     try {

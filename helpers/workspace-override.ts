@@ -326,6 +326,15 @@ export async function restorePending(config: KasmConfig, options: { force?: bool
   });
 }
 
+/**
+ * Whether the change a restore file records was made by this run (its runner, on this host). A teardown restores only
+ * its own run's change: another run's, still going beside it, is that run's to restore; a dead one's is for
+ * `npm run restore`. A record without its runner (an older version) is nobody's here.
+ */
+export function madeByRun(record: Pick<RestoreRecord, 'runner'>, runner: { pid: number; host: string }): boolean {
+  return record.runner !== undefined && record.runner.pid === runner.pid && record.runner.host === runner.host;
+}
+
 /** On this machine, the runner that made the change is still running: its own teardown will restore. */
 function runnerAlive(record: RestoreRecord): boolean {
   if (!record.runner || record.runner.host !== hostname() || record.runner.pid === process.pid) return false;

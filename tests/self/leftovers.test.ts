@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../../helpers/config.ts';
 import { KasmApiClient } from '../../helpers/kasm-api.ts';
-import { forget, remember, sweepLeftovers } from '../../helpers/leftovers.ts';
+import { forget, ledgerDir, remember, sweepLeftovers } from '../../helpers/leftovers.ts';
 import { createDispatcher } from '../../helpers/net.ts';
 import { resolveIdentity } from '../../helpers/fixtures/session.ts';
 import { startLab, type Lab } from '../../lab/index.ts';
@@ -37,7 +37,7 @@ describe('sessions left behind', () => {
     const ours = await launch();
     remember(ledger, ours, userId);
     writeFileSync(join(ledger, `${orphan}.json`), JSON.stringify({ kasmId: orphan, userId, pid: 2 ** 22 + 12345, createdAt: new Date().toISOString() }));
-    const swept = await sweepLeftovers(api, userId, ledger, 3_600_000);
+    const swept = await sweepLeftovers(api, userId, ledger);
     assert.deepEqual(swept.destroyed, [orphan]);
     assert.deepEqual(live(), [ours]);
     assert.deepEqual(readdirSync(ledger), [`${ours}.json`]);
@@ -45,12 +45,35 @@ describe('sessions left behind', () => {
     await api.call('destroy_kasm', { user_id: userId, kasm_id: ours });
   });
 
-  it("finds the synthetic user's stale sessions through get_kasms on a machine without the ledger", async () => {
+  it("finds the synthetic user's stale sessions through get_kasms on a machine without the ledger, only when asked to", async () => {
     const stale = await launch();
-    const fresh = await sweepLeftovers(api, userId, ledger, 3_600_000);
+    const notAsked = await sweepLeftovers(api, userId, ledger, { now: Date.now() + 2 * 3_600_000 });
+    assert.deepEqual(notAsked.destroyed, [], 'without the opt-in only the ledger is swept');
+    const fresh = await sweepLeftovers(api, userId, ledger, { olderThanMs: 3_600_000 });
     assert.deepEqual(fresh.destroyed, [], 'a session younger than the limit may belong to a run in progress');
-    const later = await sweepLeftovers(api, userId, ledger, 3_600_000, Date.now() + 2 * 3_600_000);
+    const later = await sweepLeftovers(api, userId, ledger, { olderThanMs: 3_600_000, now: Date.now() + 2 * 3_600_000 });
     assert.deepEqual(later.destroyed, [stale]);
     assert.deepEqual(live(), []);
+  });
+
+  it("never destroys a session a ledger entry names for another user id, and drops the entry", async () => {
+    // A planted entry once made the suite destroy another user's session.
+    const foreign = await launch();
+    writeFileSync(join(ledger, `${foreign}.json`), JSON.stringify({ kasmId: foreign, userId: 'f'.repeat(32), pid: 2 ** 22 + 12346, createdAt: new Date().toISOString() }));
+    const swept = await sweepLeftovers(api, userId, ledger);
+    assert.deepEqual(swept.destroyed, []);
+    assert.deepEqual(swept.ignored, [foreign]);
+    assert.deepEqual(readdirSync(ledger), []);
+    assert.ok(live().includes(foreign), 'the session stays');
+    await api.call('destroy_kasm', { user_id: userId, kasm_id: foreign });
+  });
+
+  it('keeps the ledger in the state folder, owner-only', () => {
+    const config = parseConfig({ ...lab.env, KASM_ENV: 'lab' });
+    const dir = ledgerDir(config);
+    assert.ok(dir.startsWith(config.stateDir), dir);
+    remember(dir, 'k'.repeat(32), userId);
+    assert.equal(statSync(dir).mode & 0o777, 0o700);
+    forget(dir, 'k'.repeat(32));
   });
 });

@@ -12,6 +12,7 @@ import { KasmApiClient } from '../../helpers/kasm-api.ts';
 import { createDispatcher } from '../../helpers/net.ts';
 import {
   applyDebugOverride,
+  madeByRun,
   OverrideError,
   pendingRestores,
   readRecord,
@@ -87,6 +88,16 @@ describe('restore files', () => {
     } finally {
       rmSync(state, { recursive: true, force: true });
     }
+  });
+});
+
+describe('who restores a change', () => {
+  it("is only the run that made it: a teardown leaves another live run's change alone", () => {
+    const runner = { pid: 4242, host: 'ci-runner-1' };
+    assert.equal(madeByRun({ runner }, runner), true);
+    assert.equal(madeByRun({ runner }, { pid: 4243, host: 'ci-runner-1' }), false, 'a second run beside the first');
+    assert.equal(madeByRun({ runner }, { pid: 4242, host: 'ci-runner-2' }), false, 'the same pid on another machine');
+    assert.equal(madeByRun({ runner: undefined }, runner), false, 'a record without its owner is for npm run restore');
   });
 });
 
