@@ -27,8 +27,11 @@ export function remember(dir: string, kasmId: string, userId: string, pid = proc
   writeFileSync(join(dir, `${kasmId}.json`), JSON.stringify(entry));
 }
 
+// A kasm id as Kasm writes it (32 hex, or a UUID): nothing that could name a file outside the ledger.
+const KASM_ID = /^[0-9A-Fa-f-]{1,64}$/;
+
 export function forget(dir: string, kasmId: string): void {
-  rmSync(join(dir, `${kasmId}.json`), { force: true });
+  if (KASM_ID.test(kasmId)) rmSync(join(dir, `${kasmId}.json`), { force: true });
 }
 
 /** Whether a process still runs (EPERM: it does, as another user). */
@@ -50,11 +53,14 @@ function entries(dir: string): LedgerEntry[] {
   }
   return names.flatMap((name) => {
     try {
-      return [JSON.parse(readFileSync(join(dir, name), 'utf8')) as LedgerEntry];
+      const entry = JSON.parse(readFileSync(join(dir, name), 'utf8')) as LedgerEntry;
+      // An entry is its file: one whose content names another session is not the suite's writing.
+      if (typeof entry.kasmId === 'string' && KASM_ID.test(entry.kasmId) && name === `${entry.kasmId}.json`) return [entry];
     } catch {
-      rmSync(join(dir, name), { force: true });
-      return [];
+      // unreadable: removed below
     }
+    rmSync(join(dir, name), { force: true });
+    return [];
   });
 }
 

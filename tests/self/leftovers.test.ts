@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -65,6 +65,14 @@ describe('sessions left behind', () => {
     assert.deepEqual(swept.ignored, [foreign]);
     assert.deepEqual(readdirSync(ledger), []);
     assert.ok(live().includes(foreign), 'the session stays');
+    // An entry whose content names a path, or another file's session, is not the suite's: removed, nothing else.
+    const outside = join(ledger, '..', `outside-${process.pid}.json`);
+    writeFileSync(outside, '{}');
+    writeFileSync(join(ledger, 'planted.json'), JSON.stringify({ kasmId: `../outside-${process.pid}`, userId, pid: 2 ** 22 + 12347 }));
+    assert.deepEqual((await sweepLeftovers(api, userId, ledger)).destroyed, []);
+    assert.deepEqual(readdirSync(ledger), []);
+    assert.ok(existsSync(outside), 'a planted path reached outside the ledger');
+    rmSync(outside);
     await api.call('destroy_kasm', { user_id: userId, kasm_id: foreign });
   });
 
