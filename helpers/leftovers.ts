@@ -85,6 +85,8 @@ export interface SweepOptions {
   /** Opt-in: also the synthetic user's sessions in get_kasms older than this, found on any machine. */
   olderThanMs?: number;
   now?: number;
+  /** How long a destroy may take before the session counts as still there (the session start budget). */
+  budgetMs?: number;
 }
 
 const sameId = (a: string, b: string) => a.replaceAll('-', '').toLowerCase() === b.replaceAll('-', '').toLowerCase();
@@ -112,16 +114,65 @@ export async function sweepLeftovers(api: KasmApiClient, userId: string, dir: st
       result.apiSearch = `get_kasms not usable (${error.code}): only this machine's ledger was swept`;
     }
   }
-  for (const [kasmId, owner] of targets) {
-    try {
-      await api.call('destroy_kasm', { user_id: owner, kasm_id: kasmId });
-      result.destroyed.push(kasmId);
-    } catch (error) {
-      // Kasm answers an error_message for a session that is already gone: nothing left to clean.
-      const gone = error instanceof KasmApiError && error.code === 'KASM_API_ERROR';
-      if (!gone) result.failed.push({ kasmId, reason: error instanceof Error ? error.message : String(error) });
-    }
-    forget(dir, kasmId);
-  }
+  // In parallel: each may wait out a destroy Kasm queued. One still there stays in the ledger for the next run.
+  await Promise.all(
+    [...targets].map(async ([kasmId, owner]) => {
+      try {
+        // Kasm answers an error_message for a session that is already gone: nothing was left to clean.
+        if ((await destroyConfirmed(api, { kasmId, userId: owner }, options.budgetMs ?? 60_000)) === 'destroyed') result.destroyed.push(kasmId);
+        forget(dir, kasmId);
+      } catch (error) {
+        result.failed.push({ kasmId, reason: error instanceof Error ? error.message : String(error) });
+      }
+    }),
+  );
   return result;
+}
+
+/** What a get_kasm_status answer after destroy_kasm says of the session. */
+export type AfterDestroy = { gone: true } | { gone: false; status: string };
+
+/**
+ * Kasm "may destroy the session immediately or queue the task", and a status call after the destroy "will throw an
+ * error to confirm the session no longer exists" (KASM-FACTS §destroy_kasm). So the session is gone when
+ * get_kasm_status answers an error_message, or a state that names an end (deleted, destroyed, and the like, in case
+ * a version answers one); any other state, `destroying` or `delete_pending` included, is a session still there.
+ */
+export function afterDestroy(outcome: { body: Record<string, unknown> } | { error: unknown }): AfterDestroy {
+  if ('error' in outcome) {
+    if (outcome.error instanceof KasmApiError && outcome.error.code === 'KASM_API_ERROR') return { gone: true };
+    throw outcome.error;
+  }
+  const kasm = outcome.body.kasm as { operational_status?: unknown } | null | undefined;
+  const status = String(kasm?.operational_status ?? outcome.body.operational_status ?? 'unknown').toLowerCase();
+  return /^(deleted|destroyed|removed|terminated)$/.test(status) ? { gone: true } : { gone: false, status };
+}
+
+/**
+ * destroy_kasm, then get_kasm_status until Kasm says the session is gone, within `budgetMs` (a destroy may be queued,
+ * or wait for a provision still running); throws when it is still there, so its caller keeps it in the ledger for the
+ * next run. A destroy_kasm that times out or answers an error_message is not yet a failure either way: the status says.
+ */
+export async function destroyConfirmed(api: KasmApiClient, session: { kasmId: string; userId: string }, budgetMs: number): Promise<'destroyed' | 'gone already'> {
+  const ids = { user_id: session.userId, kasm_id: session.kasmId };
+  const asked = Date.now();
+  // An error_message (the session may be gone already) or a timeout (the destroy may be under way): the status says.
+  let refused = '';
+  let already = false;
+  await api.call('destroy_kasm', ids).catch((error: unknown) => {
+    if (!(error instanceof KasmApiError && (error.code === 'KASM_API_TIMEOUT' || error.code === 'KASM_API_ERROR'))) throw error;
+    refused = ` (destroy_kasm: ${error.message})`;
+    if (error.code === 'KASM_API_ERROR') already = true;
+  });
+  for (let wait = 100; ; wait = Math.min(wait * 2, 2_000)) {
+    const state = afterDestroy(await api.call('get_kasm_status', ids).then((answer) => ({ body: answer.body }), (error: unknown) => ({ error })));
+    if (state.gone) break;
+    if (Date.now() - asked + wait > budgetMs) {
+      throw new Error(
+        `session ${session.kasmId} is still there ${Date.now() - asked} ms after destroy_kasm${refused}: get_kasm_status says operational_status "${state.status}"`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+  return already ? 'gone already' : 'destroyed';
 }

@@ -83,10 +83,12 @@ export interface LabSession {
   image: LabImage;
   agent: LabAgent;
   zone: LabZone;
-  status: 'starting' | 'running' | 'stopped';
+  /** `destroying` from destroy_kasm until the agent removed the container: a status call still finds the session. */
+  status: 'starting' | 'running' | 'destroying' | 'stopped';
   created: Date;
   container?: LaunchedContainer;
   ready?: Promise<void>;
+  destroyed?: Promise<void>;
 }
 
 export interface KasmApiOptions {
@@ -398,7 +400,7 @@ export class KasmApi {
       current_time: new Date().toISOString().replace('T', ' ').replace('Z', ''),
       kasm_url: `/#/connect/kasm/${session.kasmId}/${session.user.userId}/${token}`,
       operational_status: session.status,
-      operational_message: session.status === 'running' ? 'Session is running' : 'Provisioning session',
+      operational_message: session.status === 'running' ? 'Session is running' : session.status === 'destroying' ? 'Destroying session' : 'Provisioning session',
       operational_progress: session.status === 'running' ? 100 : 40,
     };
     if (session.status !== 'running' || !session.container) return top;
@@ -446,12 +448,26 @@ export class KasmApi {
     };
   }
 
-  async #destroy(session: LabSession): Promise<void> {
-    session.status = 'stopped';
-    await session.ready;
-    await this.options.launcher.destroy(session);
-    session.user.linkTokens.delete(session.kasmId);
-    this.#info('client_api_server', `Destroyed kasm (${session.kasmId}) for user (${session.user.username})`);
+  /** The session is gone (a status call finds nothing) only once its container is; a destroy that fails leaves it as it was. */
+  #destroy(session: LabSession): Promise<void> {
+    if (session.status === 'destroying' && session.destroyed) return session.destroyed;
+    const before = session.status;
+    session.status = 'destroying';
+    session.destroyed = (async () => {
+      await session.ready;
+      try {
+        await this.options.launcher.destroy(session);
+      } catch (error) {
+        session.status = before === 'starting' && session.container ? 'running' : before;
+        session.destroyed = undefined;
+        this.#info('client_api_server', `Error destroying kasm (${session.kasmId}): ${String(error)}`, 'ERROR');
+        throw error;
+      }
+      session.status = 'stopped';
+      session.user.linkTokens.delete(session.kasmId);
+      this.#info('client_api_server', `Destroyed kasm (${session.kasmId}) for user (${session.user.username})`);
+    })();
+    return session.destroyed;
   }
 
   async destroyAll(): Promise<void> {

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../../helpers/config.ts';
-import { KasmApiClient } from '../../helpers/kasm-api.ts';
-import { forget, ledgerDir, remember, sweepLeftovers } from '../../helpers/leftovers.ts';
+import { KasmApiClient, KasmApiError } from '../../helpers/kasm-api.ts';
+import { afterDestroy, destroyConfirmed, forget, ledgerDir, remember, sweepLeftovers } from '../../helpers/leftovers.ts';
 import { createDispatcher } from '../../helpers/net.ts';
 import { resolveIdentity } from '../../helpers/fixtures/session.ts';
 import { startLab, type Lab } from '../../lab/index.ts';
@@ -83,5 +85,84 @@ describe('sessions left behind', () => {
     remember(dir, 'k'.repeat(32), userId);
     assert.equal(statSync(dir).mode & 0o777, 0o700);
     forget(dir, 'k'.repeat(32));
+  });
+});
+
+// Kasm "may destroy the session immediately or queue the task": a destroy counts once a status call says the
+// session is gone, and a session still there after the budget is a failure that keeps its ledger entry.
+describe('a destroy is confirmed by the status', () => {
+  const gone = new KasmApiError('KASM_API_ERROR', 'get_kasm_status', 'answered 200 with error_message "Kasm not found"');
+
+  it('reads an error_message, or a state that names an end, as gone; any other state as still there', () => {
+    assert.deepEqual(afterDestroy({ error: gone }), { gone: true });
+    assert.deepEqual(afterDestroy({ body: { operational_status: 'deleted' } }), { gone: true });
+    assert.deepEqual(afterDestroy({ body: { kasm: { operational_status: 'Destroyed' } } }), { gone: true });
+    assert.deepEqual(afterDestroy({ body: { operational_status: 'destroying' } }), { gone: false, status: 'destroying' });
+    assert.deepEqual(afterDestroy({ body: { kasm: { operational_status: 'delete_pending' } } }), { gone: false, status: 'delete_pending' });
+    // "stopped" in Kasm is a session that can be resumed, not one that is gone.
+    assert.deepEqual(afterDestroy({ body: { operational_status: 'stopped' } }), { gone: false, status: 'stopped' });
+    assert.deepEqual(afterDestroy({ body: {} }), { gone: false, status: 'unknown' });
+    const unreachable = new KasmApiError('KASM_API_UNREACHABLE', 'get_kasm_status', 'refused');
+    assert.throws(() => afterDestroy({ error: unreachable }), /refused/);
+  });
+
+  let server: http.Server;
+  let api: KasmApiClient;
+  const dispatcher = createDispatcher({ insecureTls: false, connectTimeoutMs: 2_000 });
+  // What the fake Kasm does: how long destroy_kasm takes to answer, and how many status calls still find the session.
+  let script = { destroyMs: 0, destroyAnswer: {} as Record<string, unknown>, stillThere: 0 };
+  let statusCalls = 0;
+  before(async () => {
+    server = http.createServer((req, res) => {
+      const answer = (value: unknown) => res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(value));
+      if (req.url?.endsWith('/destroy_kasm')) return void setTimeout(() => !res.destroyed && answer(script.destroyAnswer), script.destroyMs);
+      statusCalls++;
+      answer(statusCalls <= script.stillThere ? { operational_status: 'destroying', operational_message: 'Destroying session' } : { error_message: 'Kasm not found' });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const config = parseConfig({ KASM_URL: `http://127.0.0.1:${port}`, KASM_API_KEY: 'k', KASM_API_SECRET: 's', KASM_USER: 'u@example.com', KASM_WORKSPACE: 'Ubuntu Jammy', KASM_TIMEOUT_HTTP_MS: '300' });
+    api = new KasmApiClient(config, dispatcher);
+  });
+  after(async () => {
+    await dispatcher.close();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  const session = { kasmId: 'a'.repeat(32), userId: 'b'.repeat(32) };
+  const play = (next: typeof script) => {
+    script = next;
+    statusCalls = 0;
+  };
+
+  it('waits while Kasm answers destroying, and is done when the status finds nothing', async () => {
+    play({ destroyMs: 0, destroyAnswer: {}, stillThere: 3 });
+    assert.equal(await destroyConfirmed(api, session, 10_000), 'destroyed');
+    assert.equal(statusCalls, 4);
+  });
+
+  it('takes a destroy_kasm that times out as under way, and one that says the session is not found as gone already', async () => {
+    play({ destroyMs: 1_000, destroyAnswer: {}, stillThere: 1 });
+    assert.equal(await destroyConfirmed(api, session, 10_000), 'destroyed');
+    play({ destroyMs: 0, destroyAnswer: { error_message: 'Kasm not found' }, stillThere: 0 });
+    assert.equal(await destroyConfirmed(api, session, 10_000), 'gone already');
+  });
+
+  it('fails, naming the session and the state Kasm answers, when the session is still there after the budget', async () => {
+    play({ destroyMs: 0, destroyAnswer: {}, stillThere: Infinity });
+    const started = Date.now();
+    await assert.rejects(destroyConfirmed(api, session, 1_500), new RegExp(`session ${session.kasmId} is still there \\d+ ms after destroy_kasm: get_kasm_status says operational_status "destroying"`));
+    assert.ok(Date.now() - started < 3_000, 'the budget holds');
+  });
+
+  it('keeps a session it could not confirm gone in the ledger, for the next run', async () => {
+    play({ destroyMs: 0, destroyAnswer: {}, stillThere: Infinity });
+    const dir = mkdtempSync(join(tmpdir(), 'kasm-ledger-'));
+    writeFileSync(join(dir, `${session.kasmId}.json`), JSON.stringify({ ...session, pid: 2 ** 22 + 12348, createdAt: new Date().toISOString() }));
+    const swept = await sweepLeftovers(api, session.userId, dir, { budgetMs: 800 });
+    assert.deepEqual(swept.destroyed, []);
+    assert.match(swept.failed[0]?.reason ?? '', /still there/);
+    assert.deepEqual(readdirSync(dir), [`${session.kasmId}.json`]);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
