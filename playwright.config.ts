@@ -1,6 +1,8 @@
 import { defineConfig } from '@playwright/test';
 import { BrowserNotFoundError, launchOptions, resolveBrowser } from './helpers/browser.ts';
 import { ConfigError, loadConfig, type KasmConfig } from './helpers/config.ts';
+import { reporters } from './helpers/report/reporters.ts';
+import { browserSkipsTls } from './helpers/transport.ts';
 
 function settings(): { config: KasmConfig; browser: ReturnType<typeof resolveBrowser> } {
   try {
@@ -28,14 +30,7 @@ export default defineConfig({
   forbidOnly: Boolean(process.env.CI),
   timeout: config.timeouts.check,
   globalSetup: './helpers/global-setup.ts',
-  reporter: [
-    ['list'],
-    ['./helpers/diagnosis/reporter.ts'],
-    ['junit', { outputFile: `${config.reportsDir}/junit.xml` }],
-    // Shards hand their results to `playwright merge-reports` (playwright.merge.config.ts) as blob reports.
-    ...(sharded ? [['blob', { outputDir: `${config.reportsDir}/blob-report` }] as const] : []),
-    ['allure-playwright', { resultsDir: `${config.reportsDir}/allure-results` }],
-  ],
+  reporter: reporters(config.reportsDir, { sharded }),
   // With KASM_ALLOW_MUTATIONS=true the KasmVNC checks wait for the KASM_DEBUG override, and its restore runs once
   // they are done, pass or fail. Read-only (the default), nothing waits: one project, whose setup file only records
   // that the override was skipped, and whose KasmVNC checks judge the run's one observed session like the others.
@@ -50,7 +45,8 @@ export default defineConfig({
     : [{ name: 'checks', testMatch: ['*.spec.ts', 'kasmvnc-debug.setup.ts'] }],
   use: {
     browserName: 'chromium',
-    ignoreHTTPSErrors: config.tls.insecure,
+    // Chromium takes no CA file: with KASM_CA_FILE the suite's own connections verify KASM_URL (helpers/transport.ts).
+    ignoreHTTPSErrors: browserSkipsTls(config),
     // Traces and HARs carry cookies and tokens; evidence is attached redacted by the checks instead.
     trace: 'off',
     screenshot: 'only-on-failure',

@@ -4,5 +4,11 @@ import { defineConfig } from '@playwright/test';
 
 export default defineConfig({
   testDir: 'tests',
-  reporter: [['list'], ['junit', { outputFile: `${process.env.KASM_REPORTS_DIR ?? 'reports'}/junit.xml` }], ['./helpers/diagnosis/reporter.ts']],
+  reporter: [
+    ['./helpers/report/redaction.ts', { pass: 'results' }],
+    ['list'],
+    ['junit', { outputFile: `${process.env.KASM_REPORTS_DIR ?? 'reports'}/junit.xml` }],
+    ['./helpers/diagnosis/reporter.ts'],
+    ['./helpers/report/redaction.ts', { pass: 'files' }],
+  ],
 });

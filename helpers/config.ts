@@ -43,6 +43,7 @@ const EXAMPLES: Record<string, string> = {
   KASM_RETRIES: 'KASM_RETRIES=1',
   KASM_STATE_DIR: 'KASM_STATE_DIR=/var/lib/kasm-synthetics',
   KASM_INSECURE_TLS: 'KASM_INSECURE_TLS=false',
+  KASM_CA_FILE: 'KASM_CA_FILE=/etc/ssl/private-ca/kasm-root.pem',
   KASM_BROWSER_PATH: 'KASM_BROWSER_PATH=/usr/bin/chromium',
   KASM_LAB_FAULTS: 'KASM_LAB_FAULTS=api-down',
   KASM_LAB_KIND: 'KASM_LAB_KIND=in-process',
@@ -78,6 +79,24 @@ const optionalText = z
   .string()
   .optional()
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+/** A private CA as PEM (KASM_CA_FILE), read and checked when the configuration is. */
+const caFile = optionalText.transform((file, ctx) => {
+  if (!file) return undefined;
+  const path = resolve(projectRoot, file);
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})` });
+    return z.NEVER;
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    ctx.addIssue({ code: 'custom', message: `${path} holds no PEM certificate (no -----BEGIN CERTIFICATE----- line)` });
+    return z.NEVER;
+  }
+  return { file: path, pem };
+});
 
 const port = z
   .string()
@@ -170,6 +189,7 @@ const schema = z
     KASM_IMAGE_ID: optionalText,
     KASM_CLIENT_PORT: port,
     KASM_INSECURE_TLS: bool(false),
+    KASM_CA_FILE: caFile,
     KASM_SSH_WEBAPP: sshTargets,
     KASM_SSH_AGENTS: sshTargets,
     KASM_SSH_JUMP: sshTargets,
@@ -293,7 +313,8 @@ export interface KasmConfig {
   user: { id: string | undefined; name: string | undefined; password: string | undefined };
   sessionVia: 'api' | 'ui';
   workspace: { name: string | undefined; imageId: string | undefined };
-  tls: { insecure: boolean };
+  /** `ca`: a private CA (KASM_CA_FILE) the suite's own connections verify KASM_URL's certificate against. */
+  tls: { insecure: boolean; ca?: { file: string; pem: string } };
   ssh: {
     webapp: SshTarget[];
     agents: SshTarget[];
@@ -367,7 +388,7 @@ function toConfig(env: Parsed): KasmConfig {
     user: { id: env.KASM_USER_ID, name: env.KASM_USER, password: env.KASM_USER_PASSWORD },
     sessionVia: env.KASM_SESSION_VIA,
     workspace: { name: env.KASM_WORKSPACE, imageId: env.KASM_IMAGE_ID },
-    tls: { insecure: env.KASM_INSECURE_TLS },
+    tls: { insecure: env.KASM_INSECURE_TLS, ...(env.KASM_CA_FILE ? { ca: env.KASM_CA_FILE } : {}) },
     ssh: {
       webapp: env.KASM_SSH_WEBAPP,
       agents: env.KASM_SSH_AGENTS,
@@ -472,7 +493,7 @@ export function loadConfig(options: { refresh?: boolean } = {}): KasmConfig {
   }
   cached = parseConfig(variables);
   // Every process that loads the environment (runner, workers, global setup, the CLIs) scrubs these values.
-  for (const secret of [cached.api.secret, cached.api.key, cached.user.password, cached.ssh.passphrase]) registerSecret(secret);
+  for (const secret of [cached.api.secret, cached.api.key, cached.user.password, cached.ssh.passphrase]) registerSecret(secret, 'configured');
   registerBasicCredentials(cached.api.key, cached.api.secret);
   return cached;
 }

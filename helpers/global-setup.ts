@@ -1,13 +1,14 @@
 // Starts the embedded lab when the environment asks for it (KASM_LAB=embedded and no KASM_URL), exports its
 // variables to the workers, and stops it when the run ends.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FullConfig } from '@playwright/test';
 import { readInventory } from './inventory.ts';
 import { ConfigError, loadConfig, type KasmConfig } from './config.ts';
 import { withKasmApi, type KasmApiClient } from './kasm-api.ts';
-import { ledgerDir, sweepLeftovers } from './leftovers.ts';
+import { alive, ledgerDir, sweepLeftovers } from './leftovers.ts';
+import { SHARED_SECRETS_VARIABLE } from './redact.ts';
 import { destroyObserved, observeEarly, RUN_DIR_VARIABLE } from './fixtures/observation.ts';
 import { selectsEveryTest } from './run-selection.ts';
 import { resolveIdentity } from './fixtures/session.ts';
@@ -77,6 +78,7 @@ async function restoreLeftovers(config: KasmConfig): Promise<void> {
 function startRun(): { observe(config: KasmConfig): void; end(): Promise<void> } {
   const dir = mkdtempSync(join(tmpdir(), 'kasm-run-'));
   process.env[RUN_DIR_VARIABLE] = dir;
+  shareSecrets();
   let early: Promise<void> | undefined;
   return {
     observe(config) {
@@ -88,6 +90,19 @@ function startRun(): { observe(config: KasmConfig): void; end(): Promise<void> }
       if (problems.length) console.log(`Cleanup: could not destroy the run's observed session(s): ${problems.join('; ')} (the next run destroys them)`);
     },
   };
+}
+
+/**
+ * The owner-only folder where workers leave the secrets they learn (session and link tokens) for the runner's
+ * redaction (helpers/report/redaction.ts, which removes it when the run ends); those a killed run left are removed.
+ */
+export function shareSecrets(): string {
+  for (const name of readdirSync(tmpdir())) {
+    const pid = /^kasm-secrets-(\d+)-/.exec(name)?.[1];
+    if (pid && !alive(Number(pid))) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  }
+  const shared = mkdtempSync(join(tmpdir(), `kasm-secrets-${process.pid}-`));
+  return (process.env[SHARED_SECRETS_VARIABLE] = join(shared, 'secrets.jsonl'));
 }
 
 export default async function globalSetup(_config: FullConfig): Promise<() => Promise<void>> {

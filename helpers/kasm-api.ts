@@ -6,6 +6,7 @@ import { request, type Agent, type Dispatcher } from 'undici';
 import type { KasmConfig } from './config.ts';
 import { createDispatcher } from './net.ts';
 import { redact } from './redact.ts';
+import { usedKasm } from './transport.ts';
 
 export type ApiErrorCode = 'KASM_API_UNREACHABLE' | 'KASM_API_TIMEOUT' | 'KASM_API_AUTH' | 'KASM_API_HTTP' | 'KASM_API_ERROR' | 'KASM_API_MALFORMED' | 'KASM_API_TOO_LARGE';
 
@@ -59,7 +60,7 @@ export class KasmApiClient {
   #style: Credentials | undefined;
 
   constructor(
-    private readonly config: Pick<KasmConfig, 'url' | 'api' | 'timeouts'>,
+    private readonly config: Pick<KasmConfig, 'url' | 'api' | 'timeouts' | 'tls'>,
     private readonly dispatcher: Dispatcher,
   ) {
     this.#style = config.api.auth === 'auto' ? undefined : config.api.auth;
@@ -80,6 +81,7 @@ export class KasmApiClient {
     if (style === 'basic') headers.authorization = `Basic ${Buffer.from(`${this.config.api.key}:${this.config.api.secret}`).toString('base64')}`;
     else Object.assign(payload, { api_key: this.config.api.key, api_key_secret: this.config.api.secret });
     const started = performance.now();
+    usedKasm(this.config);
     try {
       const res = await request(this.url(path), {
         method: 'POST',
@@ -129,6 +131,7 @@ export class KasmApiClient {
   async health(): Promise<{ status: number; text: string; ms: number; body: Record<string, unknown> | undefined }> {
     const url = this.url('/api/__healthcheck');
     const started = performance.now();
+    usedKasm(this.config);
     try {
       const res = await request(url, {
         dispatcher: this.dispatcher,
@@ -166,7 +169,7 @@ function networkError(call: string, url: URL, error: unknown, timeoutMs: number)
 
 /** An API client on its own connection pool, closed when `fn` is done, whatever happened. */
 export async function withKasmApi<T>(config: KasmConfig, fn: (api: { client: KasmApiClient; dispatcher: Agent }) => Promise<T>): Promise<T> {
-  const dispatcher = createDispatcher({ insecureTls: config.tls.insecure, connectTimeoutMs: config.timeouts.http });
+  const dispatcher = createDispatcher({ insecureTls: config.tls.insecure, connectTimeoutMs: config.timeouts.http, ca: config.tls.ca?.pem });
   try {
     return await fn({ client: new KasmApiClient(config, dispatcher), dispatcher });
   } finally {

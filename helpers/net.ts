@@ -2,6 +2,7 @@
 import dns from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import { Agent } from 'undici';
+import tls from 'node:tls';
 
 const LOOPBACK = /^(?:.+\.)?localhost\.?$/i;
 
@@ -23,12 +24,14 @@ export const lookup: LookupFunction = (hostname, options, callback) => {
 export interface DispatcherOptions {
   insecureTls: boolean;
   connectTimeoutMs: number;
+  /** A private CA (PEM, KASM_CA_FILE) certificates are verified against, besides the system's. */
+  ca?: string;
 }
 
 /** One keep-alive pool per worker: probes reuse connections instead of paying TLS set-up per call. */
 export function createDispatcher(options: DispatcherOptions): Agent {
   return new Agent({
-    connect: { rejectUnauthorized: !options.insecureTls, lookup, timeout: options.connectTimeoutMs },
+    connect: { rejectUnauthorized: !options.insecureTls, lookup, timeout: options.connectTimeoutMs, ...(options.ca ? { ca: [...tls.rootCertificates, options.ca] } : {}) },
     keepAliveTimeout: 10_000,
     connections: 16,
   });

@@ -11,6 +11,7 @@ import { ledgerDir, remember } from '../leftovers.ts';
 import { withKasmApi, type KasmApiClient } from '../kasm-api.ts';
 import { frameBytes, RfbServerStream } from '../probes/rfb.ts';
 import { SshPool } from '../probes/ssh.ts';
+import { browserSkipsTls } from '../transport.ts';
 
 const started = performance.now();
 const phases: Record<string, number> = {};
@@ -21,7 +22,7 @@ async function firstFrame(config: KasmConfig, api: KasmApiClient): Promise<void>
   const browser = await chromium.launch(launchOptions(resolveBrowser(config.browserPath)));
   phases.browserStart = since(launched);
   try {
-    const context = await browser.newContext({ ignoreHTTPSErrors: config.tls.insecure });
+    const context = await browser.newContext({ ignoreHTTPSErrors: browserSkipsTls(config) });
     const page = await context.newPage();
     const requested = performance.now();
     // The suite's own way to a running session, so both sides wait for Kasm alike.

@@ -56,7 +56,8 @@ const READERS: Partial<Record<string, Read>> = {
     for (const copy of list(obj(e['vnc.html-cookies']).sent).map(obj)) {
       const name = String(copy.name);
       if (name !== 'username' && name !== 'session_token') continue;
-      const key = `cookie ${name}`;
+      // Not `cookie session_token`: followed by `": "` in JSON, that reads as a token value to the redaction.
+      const key = `${name} cookie`;
       const attributes = `domain=${String(copy.domain)} path=${String(copy.path)} secure=${String(copy.secure)} httpOnly=${String(copy.httpOnly)} sameSite=${String(copy.sameSite)}`;
       facts[key] = facts[key] ? `${String(facts[key])} + ${attributes}` : attributes;
     }

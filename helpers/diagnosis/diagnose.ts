@@ -63,6 +63,8 @@ export function diagnose(raw: Finding[], kasmUrl: string, now = new Date(), chan
   const failing = findings.filter((f) => f.status === 'fail');
   // A setting the run could not change or put back leaves Kasm in a state nobody chose: never a healthy run.
   const settingFailed = changes.some((c) => c.state === 'apply-failed' || c.state === 'restore-failed');
+  // Stated once for the run as well: what any check's evidence travelled over without being verified.
+  const unverified = [...new Set(findings.flatMap((f) => f.unverified ?? []))];
   return {
     verdict: failing.length || settingFailed ? 'broken' : 'healthy',
     faultyHop: failing[0]?.hop ?? null,
@@ -70,5 +72,6 @@ export function diagnose(raw: Finding[], kasmUrl: string, now = new Date(), chan
     kasmUrl,
     findings,
     changes,
+    ...(unverified.length ? { unverified } : {}),
   };
 }

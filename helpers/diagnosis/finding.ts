@@ -21,6 +21,8 @@ export interface Finding {
   notRetried?: string;
   /** Passed only on a retry, after a transient failure (status `warn`). */
   flaky?: { attempts: number; earlier: string };
+  /** What the check's evidence travelled over without being verified (plain HTTP, TLS or an SSH host key unchecked). */
+  unverified?: string[];
 }
 
 /** A Kasm setting the run changed (opt-in, `@mutating`) and what became of it. */
@@ -45,6 +47,8 @@ export interface Diagnosis {
   comparison?: Comparison;
   /** The embedded lab the run was judged against, when it was one: which kind, and why not the real-parts one. */
   lab?: { kind: 'real-parts' | 'in-process'; reason?: string };
+  /** Every transport a check used without verifying it (plain HTTP, TLS or an SSH host key unchecked), once. */
+  unverified?: string[];
 }
 
 /** Set by the global setup in the runner's process, so its diagnosis reporter knows which embedded lab was used. */

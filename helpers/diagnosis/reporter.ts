@@ -48,8 +48,9 @@ export function formatDiagnosis(diagnosis: Diagnosis): string {
   const lab = diagnosis.lab ? ` [embedded lab: ${diagnosis.lab.kind}${diagnosis.lab.reason ? `, because ${diagnosis.lab.reason}` : ''}]` : '';
   const lines = ['', `Kasm diagnosis for ${diagnosis.kasmUrl}${lab}: ${diagnosis.verdict.toUpperCase()}${diagnosis.faultyHop ? ` (faulty hop: ${diagnosis.faultyHop})` : ''}`];
   for (const f of diagnosis.findings) lines.push(`  ${ICON[f.status]} ${f.hop.padEnd(8)} ${f.check.padEnd(29)} ${f.target ? `[${f.target}] ` : ''}${f.summary.split('\n')[0]}`);
+  if (diagnosis.unverified?.length) lines.push('', 'NOT VERIFIED in this run (the findings that used it say so too):', ...diagnosis.unverified.map((note) => `  ! ${note}`));
   for (const f of diagnosis.findings.filter((x) => x.status === 'fail' || x.status === 'warn')) {
-    lines.push('', `${f.check} (${f.hop}, guide: ${f.guideSection})`, `  ${f.summary}`, `  Fix: ${f.remediation}`);
+    lines.push('', `${f.check} (${f.hop}, guide: ${f.guideSection})`, `  ${f.summary}`, `  Fix: ${f.remediation}`, ...(f.unverified ?? []).map((note) => `  Not verified: ${note}`));
   }
   const skipped = diagnosis.changes.filter((c) => c.state === 'skipped');
   const made = diagnosis.changes.filter((c) => c.state !== 'skipped');

@@ -2,7 +2,9 @@
 // went out (and the ones it blocked, with Chromium's reasons), Set-Cookie headers it refused, per-phase timings,
 // and the WebSocket handshake with its status (Playwright's WebSocket object hides the 101).
 import type { CDPSession, Page } from '@playwright/test';
-import { redact } from '../redact.ts';
+import { redact, registerSecret } from '../redact.ts';
+
+const SECRET_COOKIE = /token|session|auth|key/i;
 
 export interface CookieCopy {
   name: string;
@@ -66,6 +68,7 @@ export interface ConsoleRecord {
 
 interface CdpCookie {
   name: string;
+  value?: string;
   domain: string;
   path: string;
   secure: boolean;
@@ -202,6 +205,8 @@ export class DevtoolsRecorder extends Recording {
       record.cookieHeaderNames = cookieNames(headerValue(event.headers as Record<string, string>, 'cookie'));
       for (const associated of event.associatedCookies ?? []) {
         const reasons = associated.blockedReasons ?? [];
+        // The session cookie's value is a secret the run learned: redacted wherever it turns up later.
+        if (SECRET_COOKIE.test(associated.cookie.name)) registerSecret((associated.cookie as CdpCookie).value);
         (reasons.length ? record.blocked : record.sent).push(copy(associated.cookie as CdpCookie, reasons));
       }
     });

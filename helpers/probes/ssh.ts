@@ -653,6 +653,8 @@ export class SshHost {
   readonly hostKey: HostKeyInfo;
   /** The jump host's key, when the connection went through one. */
   readonly jumpHostKey?: HostKeyInfo;
+  /** `user@host:port` of the jump host, when there is one. */
+  readonly jumpLabel?: string;
   /** `user@host:port`, for messages. */
   readonly label: string;
   readonly #prepared: Prepared;
@@ -661,13 +663,16 @@ export class SshHost {
   readonly #channels = new Channels();
   #open = true;
 
-  private constructor(prepared: Prepared, connected: Connected, jump: Connected | undefined) {
+  private constructor(prepared: Prepared, connected: Connected, jump: (Connected & { label: string }) | undefined) {
     this.#prepared = prepared;
     this.label = prepared.label;
     this.#client = connected.client;
     this.hostKey = connected.hostKey;
     this.#jump = jump?.client;
-    if (jump) this.jumpHostKey = jump.hostKey;
+    if (jump) {
+      this.jumpHostKey = jump.hostKey;
+      this.jumpLabel = jump.label;
+    }
     this.#client.once('close', () => {
       this.#open = false;
       this.#jump?.end();
@@ -678,7 +683,7 @@ export class SshHost {
     const prepared = prepare(options);
     if (!options.jump) return new SshHost(prepared, await handshake(prepared), undefined);
     const connected = await connectVia(options.jump, prepared);
-    return new SshHost(prepared, connected, connected.jump);
+    return new SshHost(prepared, connected, { ...connected.jump, label: `${String(options.jump.user)}@${String(options.jump.host)}:${String(options.jump.port)}` });
   }
 
   /** False once the connection has ended (closed, or lost to a keepalive timeout or reset). */

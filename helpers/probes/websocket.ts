@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import { lookup } from '../net.ts';
 import { redact } from '../redact.ts';
 import { RfbServerStream } from './rfb.ts';
+import tls from 'node:tls';
 
 export interface UpgradeProbeOptions {
   /** The session's websockify URL (wss: or https:). */
@@ -142,6 +143,8 @@ export interface HoldOptions {
   holdMs: number;
   insecureTls: boolean;
   connectTimeoutMs: number;
+  /** A private CA (PEM, KASM_CA_FILE) besides the system's. */
+  ca?: string;
 }
 
 export interface HoldResult {
@@ -186,6 +189,7 @@ export function holdWebSocket(options: HoldOptions): Promise<HoldResult> {
     const ws = new WebSocket(options.url.href.replace(/^http/, 'ws'), ['binary'], {
       headers: { Cookie: options.cookieHeader, Origin: options.origin, 'User-Agent': 'kasm-synthetics websocket hold' },
       rejectUnauthorized: !options.insecureTls,
+      ...(options.ca ? { ca: [...tls.rootCertificates, options.ca] } : {}),
       lookup,
       handshakeTimeout: options.connectTimeoutMs,
     });

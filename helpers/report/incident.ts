@@ -45,6 +45,7 @@ function findingItem(f: Finding): string {
   return (
     `<li class="kasm-finding"><p><b><code>${e(f.check)}</code></b> on hop <b>${e(f.hop)}</b>${f.target ? ` (host <code>${e(f.target)}</code>)` : ''}: ${prose(f.summary)}</p>` +
     `<p><b>Fix:</b> ${prose(f.remediation)}</p>` +
+    (f.unverified ?? []).map((note) => `<p class="kasm-unverified"><b>Not verified:</b> ${e(note)}</p>`).join('') +
     `<p>Guide: <a href="${e(guideLink(f.guideSection))}" rel="noreferrer">${e(f.guideSection)}</a></p></li>`
   );
 }
@@ -86,6 +87,7 @@ export function diagnosisPanel(input: PanelInput): string {
     `<section id="kasm-diagnosis" class="${d.verdict === 'healthy' ? 'kasm-healthy' : 'kasm-broken'}" aria-label="Kasm diagnosis">${STYLE}`,
     `<h1>${e(headline(d))}</h1>`,
     `<p class="kasm-meta">Kasm URL <code>${e(d.kasmUrl)}</code>, run finished ${e(d.generatedAt)}: ${count('fail')} failed, ${count('warn')} warnings, ${blocked.length} blocked, ${count('skip') - blocked.length} skipped, ${count('pass')} passed.</p>`,
+    list('Not verified in this run', (d.unverified ?? []).map((note) => `<li class="kasm-unverified">${e(note)}</li>`)),
     list('Failing checks', d.findings.filter((f) => f.status === 'fail').map(findingItem), true),
     list('Warnings', d.findings.filter((f) => f.status === 'warn').map(findingItem)),
     blockedSection(blocked),

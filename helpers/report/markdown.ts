@@ -22,6 +22,7 @@ function actionable(f: Finding): string[] {
     `- ${where(f)}: ${markdownText(f.summary)}`,
     `  - Fix: ${markdownText(f.remediation)}`,
     `  - Guide: [${markdownText(f.guideSection)}](${guideLink(f.guideSection)})`,
+    ...(f.unverified ?? []).map((note) => `  - Not verified: ${markdownText(note)}`),
   ];
 }
 
@@ -51,6 +52,7 @@ export function diagnosisMarkdown(d: Diagnosis): string {
     `- Kasm URL: ${d.kasmUrl}`,
     `- Generated: ${d.generatedAt}`,
     `- Checks: ${failing.length} failed, ${warnings.length} warning${warnings.length === 1 ? '' : 's'}, ${blocked.length} blocked, ${skipped.length} skipped, ${passed.length} passed`,
+    ...(d.unverified ?? []).map((note) => `- **Not verified:** ${markdownText(note)}`),
     ...section(`Failing checks (${failing.length})`, failing.flatMap(actionable)),
     ...section(`Warnings (${warnings.length})`, warnings.flatMap(actionable)),
     ...section(`Blocked (${blocked.length})`, blocked.map((f) => `- \`${f.check}\`${f.target ? ` on \`${f.target}\`` : ''}: ${markdownText(oneLine(f.summary))}`)),

@@ -45,7 +45,7 @@ describe('baseline facts', () => {
       'api.health › status': 200,
       'api.health › healthMs': 40,
       'client.cookies › status': 'pass',
-      'client.cookies › cookie session_token': 'domain=kasm.example.com path=/ secure=true httpOnly=false sameSite=Lax',
+      'client.cookies › session_token cookie': 'domain=kasm.example.com path=/ secure=true httpOnly=false sameSite=Lax',
       'session.stream › status': 'blocked',
     });
   });
