@@ -19,7 +19,8 @@ export type OverrideErrorCode =
   | 'OVERRIDE_CHANGED_SINCE'
   | 'OVERRIDE_RESTORE_MISMATCH'
   | 'OVERRIDE_RESTORE_FILE_INVALID'
-  | 'OVERRIDE_IN_USE';
+  | 'OVERRIDE_IN_USE'
+  | 'OVERRIDE_OTHER_FIELDS_CHANGED';
 
 export class OverrideError extends Error {
   constructor(
@@ -41,6 +42,8 @@ export interface Workspace {
   name: string;
   /** `run_config` exactly as get_images returned it: a JSON string, an object (older versions), or absent. */
   runConfig: unknown;
+  /** The whole record get_images returned: what a save sends back, changed only in run_config. */
+  fields: Record<string, unknown>;
 }
 
 export interface RestoreRecord {
@@ -59,6 +62,9 @@ export interface RestoreRecord {
   pid: number;
   /** The `playwright test` runner that made the change, and its machine: a restore waits while it is alive. */
   runner?: { pid: number; host: string };
+  /** The workspace's whole record before the change, and as read back after it (files of older runs lack both). */
+  originalFields?: Record<string, unknown>;
+  appliedFields?: Record<string, unknown>;
 }
 
 export interface Applied {
@@ -154,15 +160,54 @@ export async function readWorkspace(api: KasmApiClient, imageId: string): Promis
   if (!image) {
     throw new OverrideError('OVERRIDE_WORKSPACE_NOT_FOUND', `get_images lists no workspace with image_id ${imageId} (${images.length} listed)`, 'Check KASM_WORKSPACE / KASM_IMAGE_ID and that the API key may read workspaces.');
   }
-  return { imageId, name: image.friendly_name ?? image.name ?? imageId, runConfig: image.run_config };
+  return { imageId, name: image.friendly_name ?? image.name ?? imageId, runConfig: image.run_config, fields: structuredClone(image) as Record<string, unknown> };
+}
+
+/** A value as a message may show it: numbers, booleans and null as they are; text by its length; objects by their keys. */
+function shape(value: unknown): string {
+  if (value === undefined) return 'absent';
+  if (value === null || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'string') return `a string of ${value.length} characters`;
+  if (Array.isArray(value)) return `a list of ${value.length}`;
+  if (isObject(value)) return `keys {${Object.keys(value).sort().join(', ')}}`;
+  return typeof value;
+}
+
+/**
+ * The fields other than run_config whose values differ between two reads of the workspace, each with both values'
+ * shapes (never a text value: a description or a volume mapping may hold anything). Empty when only run_config moved.
+ */
+/**
+ * The record a restore saves: the workspace as it is now, with every field the change's save moved (as it still was
+ * right after that save) put back as it was before; a field someone edited since is theirs and stays.
+ */
+export function fieldsToRestore(now: Record<string, unknown>, original: Record<string, unknown> | undefined, applied: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (!original || !applied) return now;
+  const out = { ...now };
+  for (const key of new Set([...Object.keys(original), ...Object.keys(applied)])) {
+    if (key === 'run_config' || !isDeepStrictEqual(now[key], applied[key]) || isDeepStrictEqual(original[key], applied[key])) continue;
+    if (key in original) out[key] = original[key];
+    else delete out[key];
+  }
+  return out;
+}
+
+export function otherFieldChanges(before: Record<string, unknown>, after: Record<string, unknown>): string[] {
+  const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((key) => key !== 'run_config').sort();
+  return keys.filter((key) => !isDeepStrictEqual(before[key], after[key])).map((key) => `${key} (${shape(before[key])} -> ${shape(after[key])})`);
 }
 
 const transient = (error: unknown) => error instanceof KasmApiError && (error.code === 'KASM_API_UNREACHABLE' || error.code === 'KASM_API_TIMEOUT');
 
-async function save(api: KasmApiClient, imageId: string, runConfig: string, prefer: SaveForm | null): Promise<SaveForm> {
+/**
+ * Saves the workspace's whole record as read, changed only in run_config: a version that resets the fields a save
+ * leaves out (unknown which) then keeps them as they were.
+ */
+async function save(api: KasmApiClient, fields: Record<string, unknown>, imageId: string, runConfig: string, prefer: SaveForm | null): Promise<SaveForm> {
+  const image = { ...fields, image_id: imageId, run_config: runConfig };
   const forms: Array<[SaveForm, () => Promise<unknown>]> = [
-    ['admin update_image (target_image)', () => api.call('update_image', { target_image: { image_id: imageId, run_config: runConfig } }, { admin: true })],
-    ['public update_image (workspace)', () => api.call('update_image', { workspace: { image_id: imageId, run_config: runConfig } })],
+    ['admin update_image (target_image)', () => api.call('update_image', { target_image: image }, { admin: true })],
+    ['public update_image (workspace)', () => api.call('update_image', { workspace: image })],
   ];
   if (prefer) forms.sort(([a], [b]) => Number(b === prefer) - Number(a === prefer));
   const refused: string[] = [];
@@ -249,10 +294,10 @@ export async function applyDebugOverride(api: KasmApiClient, options: { stateDir
   const applied = JSON.stringify(debug.next);
   // In a Playwright worker the runner is the parent: it outlives the worker for as long as the run lasts.
   const runner = { pid: options.runnerPid ?? process.pid, host: hostname() };
-  const record: RestoreRecord = { version: 1, kasmUrl: new URL(options.kasmUrl).origin, imageId: workspace.imageId, workspace: workspace.name, original: workspace.runConfig ?? null, applied, change: debug.change, via: null, at: new Date().toISOString(), pid: process.pid, runner };
+  const record: RestoreRecord = { version: 1, kasmUrl: new URL(options.kasmUrl).origin, imageId: workspace.imageId, workspace: workspace.name, original: workspace.runConfig ?? null, applied, change: debug.change, via: null, at: new Date().toISOString(), pid: process.pid, runner, originalFields: workspace.fields };
   writeRecord(file, record);
   try {
-    record.via = await save(api, workspace.imageId, applied, null);
+    record.via = await save(api, workspace.fields, workspace.imageId, applied, null);
   } catch (error) {
     // Whether a failed save landed is unknown: the restore file stays unless the workspace is plainly unchanged.
     const now = await readWorkspace(api, workspace.imageId).catch(() => undefined);
@@ -264,6 +309,17 @@ export async function applyDebugOverride(api: KasmApiClient, options: { stateDir
   if (!sameJson(after.runConfig, applied)) {
     if (compare(after.runConfig, record.original).identical) rmSync(file, { force: true });
     throw new OverrideError('OVERRIDE_NOT_APPLIED', `Kasm accepted ${record.via} but get_images still shows the workspace's override without ${DEBUG_KEY}=1`, `This Kasm version saves the override another way: set it by hand (Workspaces > Edit > Docker Run Config Override: { "environment": { "${DEBUG_KEY}": 1 } }).`);
+  }
+  record.appliedFields = after.fields;
+  writeRecord(file, record);
+  const moved = otherFieldChanges(workspace.fields, after.fields);
+  if (moved.length) {
+    // The change is in place and its restore file kept: the restore (the teardown, or `npm run restore`) puts it back.
+    throw new OverrideError(
+      'OVERRIDE_OTHER_FIELDS_CHANGED',
+      `workspace "${workspace.name}": saving the override through ${record.via} also changed ${moved.join(', ')}`,
+      `This Kasm version's update_image does more than set run_config. The override is restored with the rest of the record as read; compare the workspace with "originalFields" in ${file} (Workspaces > Edit) and run without KASM_ALLOW_MUTATIONS until it is understood.`,
+    );
   }
   return { state: 'applied', workspace, change: debug.change, record, file };
 }
@@ -277,23 +333,30 @@ export async function restoreDebugOverride(api: KasmApiClient, file: string, opt
   const now = await readWorkspace(api, record.imageId);
   const base = { workspace: record.workspace, change: record.change };
   const originalText = typeof record.original === 'string' ? record.original : isEmpty(record.original) ? '{}' : JSON.stringify(record.original);
+  const sent = fieldsToRestore(now.fields, record.originalFields, record.appliedFields);
   const already = compare(now.runConfig, record.original);
-  if (already.identical) {
+  // Back already only when the fields the change's save moved are back too (a restore cut short may leave them).
+  if (already.identical && !otherFieldChanges(now.fields, sent).length) {
     rmSync(file, { force: true });
     return { state: 'already-original', ...base, comparison: already.comparison, bytes: Buffer.byteLength(originalText) };
   }
-  if (!sameJson(now.runConfig, record.applied) && !options.force) {
+  if (!already.identical && !sameJson(now.runConfig, record.applied) && !options.force) {
     throw new OverrideError(
       'OVERRIDE_CHANGED_SINCE',
       `workspace "${record.workspace}": its Docker Run Config Override changed after this suite set ${DEBUG_KEY} (${record.at}); it is left as it is`,
       `Someone edited it since. Compare it with "original" in ${file} and fix it by hand, or put the original back regardless with \`npm run restore -- --force\`.`,
     );
   }
-  await save(api, record.imageId, originalText, record.via);
+  await save(api, sent, record.imageId, originalText, record.via);
   const after = await readWorkspace(api, record.imageId);
   const result = compare(after.runConfig, record.original);
   if (!result.identical) {
     throw new OverrideError('OVERRIDE_RESTORE_MISMATCH', `workspace "${record.workspace}": after the restore get_images shows an override that is not ${result.comparison} the original`, `The restore file ${file} is kept: compare its "original" with Workspaces > Edit > Docker Run Config Override and fix it by hand.`);
+  }
+  // Every field as the restore saved it, not only the override: a save that moves others is named.
+  const differ = otherFieldChanges(sent, after.fields);
+  if (differ.length) {
+    throw new OverrideError('OVERRIDE_RESTORE_MISMATCH', `workspace "${record.workspace}": the override is back, but saving it also changed ${differ.join(', ')}`, `The restore file ${file} is kept: compare its "originalFields" with the workspace (Workspaces > Edit) and fix it by hand.`);
   }
   rmSync(file, { force: true });
   return { state: 'restored', ...base, comparison: result.comparison, bytes: Buffer.byteLength(originalText) };

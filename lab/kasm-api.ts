@@ -91,6 +91,9 @@ export interface LabSession {
   destroyed?: Promise<void>;
 }
 
+/** What a workspace's fields fall back to in a version whose update_image resets what a save leaves out. */
+const IMAGE_DEFAULTS: Partial<Record<keyof LabImage, unknown>> = { description: '', enabled: false, cores: 1, memory: 768_000_000, run_config: '{}', exec_config: '{}', volume_mappings: {}, restrict_to_zone: false, zone_id: null, server_id: null };
+
 export interface KasmApiOptions {
   host: string;
   /** 8080 in a kasm_api container; any free port when absent. */
@@ -326,14 +329,27 @@ export class KasmApi {
   }
 
   /** Both forms carry the same fields; a config sent as an object is kept as the JSON text Kasm would store. */
+  /**
+   * How this Kasm's update_image treats a record (the suite's tests set it): `resetsUnsent`, a version that resets the
+   * fields a save leaves out (KASM-FACTS: unknown whether any does); `alsoChanges`, fields every save sets besides.
+   */
+  updateImageBehaviour: { resetsUnsent?: boolean; alsoChanges?: Partial<LabImage> } = {};
+
   #updateImage(fields: unknown): { image: LabImage } {
     const target = fields as Record<string, unknown> | undefined;
     const image = this.options.images.find((i) => i.image_id === target?.image_id);
     if (!image) throw new ApiError(200, 'Image not found');
-    for (const key of ['run_config', 'exec_config'] as const) {
+    const record = image as unknown as Record<string, unknown>;
+    for (const key of Object.keys(image)) {
+      if (key === 'image_id') continue;
       const value = target?.[key];
-      if (value !== undefined) image[key] = typeof value === 'string' ? value : JSON.stringify(value);
+      if (value === undefined) {
+        if (this.updateImageBehaviour.resetsUnsent) record[key] = IMAGE_DEFAULTS[key as keyof LabImage] ?? null;
+        continue;
+      }
+      record[key] = (key === 'run_config' || key === 'exec_config') && typeof value !== 'string' ? JSON.stringify(value) : value;
     }
+    Object.assign(image, this.updateImageBehaviour.alsoChanges ?? {});
     return { image };
   }
 

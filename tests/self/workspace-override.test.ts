@@ -12,7 +12,9 @@ import { KasmApiClient } from '../../helpers/kasm-api.ts';
 import { createDispatcher } from '../../helpers/net.ts';
 import {
   applyDebugOverride,
+  fieldsToRestore,
   madeByRun,
+  otherFieldChanges,
   OverrideError,
   pendingRestores,
   readRecord,
@@ -101,6 +103,28 @@ describe('who restores a change', () => {
   });
 });
 
+describe('the rest of the workspace record', () => {
+  it('names each other field that moved with both values\' shapes, never a text value', () => {
+    const before = { image_id: 'i', run_config: '{}', cores: 2, enabled: true, description: 'secret-ish text', volume_mappings: { '/a': { bind: '/b' } } };
+    assert.deepEqual(otherFieldChanges(before, { ...before, run_config: '{"x":1}' }), [], 'run_config is the change itself');
+    assert.deepEqual(otherFieldChanges(before, { ...before, cores: 1, enabled: false, description: 'other', volume_mappings: {}, added: [1, 2] }), [
+      'added (absent -> a list of 2)',
+      'cores (2 -> 1)',
+      'description (a string of 15 characters -> a string of 5 characters)',
+      'enabled (true -> false)',
+      'volume_mappings (keys {/a} -> keys {})',
+    ]);
+  });
+
+  it('restores the fields the change\'s save moved, and leaves a field someone edited since as they left it', () => {
+    const original = { image_id: 'i', run_config: 'o', cores: 2, enabled: true, description: 'd' };
+    const applied = { ...original, run_config: 'a', cores: 8, enabled: false };
+    const now = { ...applied, enabled: true, description: 'edited' };
+    assert.deepEqual(fieldsToRestore(now, original, applied), { image_id: 'i', run_config: 'a', cores: 2, enabled: true, description: 'edited' });
+    assert.equal(fieldsToRestore(now, undefined, undefined), now, 'a restore file of an older run: the record as read');
+  });
+});
+
 describe('applying and restoring against the lab', () => {
   let lab: Lab;
   let dispatcher: Agent;
@@ -140,6 +164,42 @@ describe('applying and restoring against the lab', () => {
     assert.deepEqual(restored, { state: 'restored', workspace: 'Ubuntu Jammy', change: 'environment.KASM_DEBUG: absent -> 1', comparison: 'byte-for-byte', bytes: Buffer.byteLength(before) });
     assert.equal(lab.workspace.run_config, before);
     assert.equal(existsSync(applied.file!), false, 'the restore file is gone once restored');
+  });
+
+  it('saves the whole record: on a Kasm that resets what a save leaves out, every other field stays as it was', async () => {
+    const before = structuredClone(lab.workspace);
+    lab.api.updateImageBehaviour = { resetsUnsent: true };
+    try {
+      const applied = await applyDebugOverride(api, fresh());
+      assert.deepEqual({ ...lab.workspace, run_config: before.run_config }, before, 'only run_config changed');
+      assert.deepEqual(readRecord(applied.file!).originalFields, before);
+      await restoreDebugOverride(api, applied.file!);
+      assert.deepEqual(lab.workspace, before, 'the whole workspace is back');
+    } finally {
+      lab.api.updateImageBehaviour = {};
+      Object.assign(lab.workspace, before);
+    }
+  });
+
+  it('fails naming the field a save also changed, and the restore puts that field back too', async () => {
+    const before = structuredClone(lab.workspace);
+    lab.api.updateImageBehaviour = { alsoChanges: { cores: 8, enabled: false } };
+    try {
+      const options = fresh();
+      await assert.rejects(applyDebugOverride(api, options), rejectsWith('OVERRIDE_OTHER_FIELDS_CHANGED', new RegExp(`also changed cores \\(${before.cores} -> 8\\), enabled \\(true -> false\\)`)));
+      const file = restoreFile(options.stateDir, options.kasmUrl, options.imageId);
+      assert.ok(existsSync(file), 'the change is in place and its restore file kept');
+      // A Kasm that moves the fields on every save: the restore says so and keeps the file.
+      await assert.rejects(restoreDebugOverride(api, file), rejectsWith('OVERRIDE_RESTORE_MISMATCH', /the override is back, but saving it also changed cores \(\d+ -> 8\), enabled \(true -> false\)/));
+      assert.ok(existsSync(file));
+      lab.api.updateImageBehaviour = {};
+      // The override is back already; the fields that save moved are not, so this restore still saves them.
+      assert.equal((await restoreDebugOverride(api, file)).state, 'restored');
+      assert.deepEqual(lab.workspace, before, 'cores and enabled are back with the override');
+    } finally {
+      lab.api.updateImageBehaviour = {};
+      Object.assign(lab.workspace, before);
+    }
   });
 
   it('refuses to change the workspace again while an earlier change waits to be restored', async () => {
