@@ -4,7 +4,9 @@
 import { check, expect, test, type Check } from '../helpers/fixtures/index.ts';
 import { skipWithoutHosts } from '../helpers/fixtures/servers.ts';
 import { sessionCalls } from '../helpers/judge/session-calls.ts';
+import { resolveIdentity } from '../helpers/fixtures/session.ts';
 import { kasmIdsIn, parseKasmApiLog, type KasmApiEntry } from '../helpers/logs/kasm-api.ts';
+import { maskOtherSessions, namesOtherSession, type OwnSession } from '../helpers/logs/kasm-id.ts';
 import { parseNginxAccessLog } from '../helpers/logs/nginx.ts';
 import type { Servers } from '../helpers/fixtures/servers.ts';
 import type { CommandResult } from '../helpers/probes/ssh.ts';
@@ -17,15 +19,18 @@ interface ApiLines {
   unread: Unread | undefined;
 }
 
-async function kasmApiLines(servers: Servers, since: Date, tail: number, check: Check): Promise<ApiLines[]> {
+
+async function kasmApiLines(servers: Servers, since: Date, tail: number, check: Check, own: OwnSession): Promise<ApiLines[]> {
   const webapps = await servers.hosts('webapp');
   return Promise.all(
     webapps.map(async (host) => {
-      const result = await servers.run(host, { kind: 'docker-logs', container: 'kasm_api', since, tail }, check);
+      const result = await servers.run(host, { kind: 'docker-logs', container: 'kasm_api', since, tail }, check, { keep: (stdout) => maskOtherSessions(stdout, own) });
       return { host: host.name, ...parseKasmApiLog(result.stdout), tailReached: lineCount(result.stdout) >= tail, unread: unread(result) };
     }),
   );
 }
+
+const ownLines = (lines: string[], own: OwnSession) => (lines.length ? maskOtherSessions(lines.join('\n'), own).split('\n') : []);
 
 const lineCount = (text: string) => text.split('\n').filter(Boolean).length;
 interface Unread {
@@ -49,20 +54,24 @@ for (const [id, path] of [
   ['api.kasm-connect', '/api/kasm_connect/'],
   ['api.internal-auth', '/api/internal_auth/'],
 ] as const) {
-  test(`kasm_api logged GET ${path} with 202 for the session`, check(id, ['@logs']), async ({ check, servers, desktop, config }, testInfo) => {
+  test(`kasm_api logged GET ${path} with 202 for the session`, check(id, ['@logs']), async ({ check, servers, desktop, config, kasmApi }, testInfo) => {
     skipWithoutHosts(await servers.hosts('webapp'), 'webapp', testInfo);
     const opened = await desktop.open();
     const since = new Date(opened.startedAt.getTime() - config.clockSkewMs);
-    const logs = await test.step(`webapp: docker logs --since ${since.toISOString()} --tail ${config.logTailLines} kasm_api on every WebApp server`, () => kasmApiLines(servers, since, config.logTailLines, check));
+    const { imageId } = await resolveIdentity(kasmApi, config);
+    const ours: OwnSession = { ids: [opened.kasmId, opened.userId, imageId], user: config.user.name };
+    const logs = await test.step(`webapp: docker logs --since ${since.toISOString()} --tail ${config.logTailLines} kasm_api on every WebApp server`, () => kasmApiLines(servers, since, config.logTailLines, check, ours));
     const calls = logs.flatMap((l) => l.entries.filter((e) => e.kind === 'access' && e.path === path && e.at >= since).map((e) => ({ host: l.host, entry: e })));
     const mentions = logs.flatMap((l) => l.entries.filter((e) => e.kind === 'message' && kasmIdsIn(e).includes(opened.kasmId)).map((e) => ({ host: l.host, entry: e })));
-    const warnings = logs.flatMap((l) => l.entries.filter((e) => e.kind === 'message' && e.at >= since && /missing required username or token|Invalid token|Unauthorized/i.test(e.message)).map((e) => ({ host: l.host, entry: e })));
+    // Warnings about other users' sessions say nothing of ours (and are theirs to keep).
+    const warnings = logs.flatMap((l) => l.entries.filter((e) => e.kind === 'message' && e.at >= since && /missing required username or token|Invalid token|Unauthorized/i.test(e.message) && !namesOtherSession(e.raw, ours)).map((e) => ({ host: l.host, entry: e })));
     await check.evidence('kasm_api lines', {
       window: { since: since.toISOString(), tail: config.logTailLines, ...(logs.some((l) => l.tailReached) ? { cut: `${logs.filter((l) => l.tailReached).map((l) => l.host).join(', ')}: ${tailNote(config.logTailLines)}` } : {}) },
-      calls: calls.slice(-20).map((c) => `${c.host}: ${line(c.entry)}`),
+      // Other users' calls and warnings are judged (and counted), never written down.
+      calls: ownLines(calls.slice(-20).map((c) => `${c.host}: ${line(c.entry)}`), ours),
       sessionLines: mentions.slice(-10).map((c) => `${c.host}: ${line(c.entry)}`),
-      warnings: warnings.slice(-10).map((c) => `${c.host}: ${line(c.entry)}`),
-      unparsed: logs.map((l) => ({ host: l.host, count: l.unparsed.length, sample: l.unparsed.slice(0, 3) })),
+      warnings: ownLines(warnings.slice(-10).map((c) => `${c.host}: ${line(c.entry)}`), ours),
+      unparsed: logs.map((l) => ({ host: l.host, count: l.unparsed.length, sample: ownLines(l.unparsed.slice(0, 3), ours) })),
     });
     const own = sessionCalls(path, calls, mentions, opened.kasmId);
     const elsewhere = own.others ? `; ${own.others} call(s) in the window were for other sessions` : '';
@@ -129,7 +138,9 @@ test("the agent's kasm_proxy logged the session's websockify with 101", check('a
   const read = async () => {
     await Promise.all(
       candidates.map(async (host) => {
-        const result = await servers.run(host, { kind: 'docker-logs', container: 'kasm_proxy', since, tail: config.logTailLines }, check);
+        // The agent's kasm_proxy logs every session on it: the transcript keeps the session's own lines.
+        const keep = (stdout: string) => maskOtherSessions(stdout, { ids: [opened.kasmId, opened.userId] });
+        const result = await servers.run(host, { kind: 'docker-logs', container: 'kasm_proxy', since, tail: config.logTailLines }, check, { keep });
         if (lineCount(result.stdout) >= config.logTailLines) cut.add(host.name);
         const failed = unread(result);
         if (failed) unreadable.set(host.name, failed);

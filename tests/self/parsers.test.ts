@@ -12,7 +12,7 @@ import { maskOtherContainers, ownContainerPrefixes, parseDockerPorts, parseDocke
 import { blockingRules, parseIptablesRules, parseUfwStatus } from '../../helpers/logs/firewall.ts';
 import { parseIpAddr, userFacingAddresses } from '../../helpers/logs/ip.ts';
 import { kasmIdsIn, parseKasmApiLog, type KasmApiEntry } from '../../helpers/logs/kasm-api.ts';
-import { kasmIdsInText, normaliseKasmId } from '../../helpers/logs/kasm-id.ts';
+import { kasmIdsInText, maskOtherSessions, normaliseKasmId } from '../../helpers/logs/kasm-id.ts';
 import { parseNginxAccessLog } from '../../helpers/logs/nginx.ts';
 import { listensOn, parseSocketAddress, parseSsListening } from '../../helpers/logs/ss.ts';
 import { installHostCommands } from '../../lab/host/install.ts';
@@ -900,5 +900,31 @@ describe('maskOtherContainers', () => {
     const json = ['{"Names":"kasm_agent","ID":"0eb604899140","State":"running","Status":"Up 6 days"}', '{"Names":"alice_9a8b7c6d","ID":"3253","State":"running","Status":"Up 9 minutes"}'].join('\n');
     assert.equal(maskOtherContainers(json, prefixes), '{"Names":"kasm_agent","ID":"0eb604899140","State":"running","Status":"Up 6 days"}\n[1 other container (other users\' sessions) left out of this transcript]');
     assert.equal(maskOtherContainers(table.split('\n').slice(0, 3).join('\n'), prefixes), table.split('\n').slice(0, 3).join('\n'));
+  });
+});
+
+describe('maskOtherSessions', () => {
+  const ours = '4f86a3fa-22b5-4ac6-9a1e-0123456789ab';
+  const userId = 'e60a9c80289a4b3aaedb42f1d5fe8060';
+  const theirs = '72248a05-922d-4518-b92f-7a9d1ea529eb';
+  const log = [
+    '2026-12-03 10:00:00,001 [INFO] client_api_server: Received config /opt/kasm/current/conf/app/api.app.config.yaml',
+    `2026-12-03 10:00:01,002 [INFO] client_api_server: Created kasm (${ours.replaceAll('-', '')}) for user (synthetic@kasm.local) on agent (agent-1)`,
+    `2026-12-03 10:00:02,003 [INFO] client_api_server: Created kasm (${theirs.replaceAll('-', '')}) for user (alice@example.com) on agent (agent-1)`,
+    '2026-12-03 10:00:03,004 [ERROR] client_api_server: Error provisioning kasm for user: (bob@example.com)',
+    'Traceback (most recent call last):',
+    '  File "provision.py", line 12, in provision',
+    `2026-12-03 10:00:04,005 [INFO] cherrypy.access.1: - - [03/Dec/2026:10:00:04] "GET /api/kasm_connect/ HTTP/1.0" 202 - "https://kasm.example/desktop/${theirs}/vnc/vnc.html" "UA"`,
+    `2026-12-03 10:00:05,006 [INFO] cherrypy.access.1: - - [03/Dec/2026:10:00:05] "GET /api/kasm_connect/ HTTP/1.0" 202 - "https://kasm.example/desktop/${ours}/vnc/vnc.html?user=${userId}" "UA"`,
+    ' 2026-12-03 10:00:06,007 [INFO] websocket 141: kasm_user "GET /websockify HTTP/1.1" 101 0',
+  ].join('\n');
+
+  it("keeps the run's own lines and the services', and counts other users' lines (a traceback goes with its entry)", () => {
+    const out = maskOtherSessions(log, { ids: [ours, userId], user: 'Synthetic@kasm.local' });
+    assert.ok(!/alice|bob|72248a05|72248a05922d/.test(out), out);
+    const lines = log.split('\n');
+    assert.deepEqual(out.split('\n'), [lines[0], lines[1], lines[7], lines[8], "[5 lines of other users' sessions left out of this transcript]"]);
+    assert.match(out, /\n\[5 lines of other users' sessions left out of this transcript\]$/);
+    assert.equal(maskOtherSessions('plain\nlines', { ids: [ours] }), 'plain\nlines');
   });
 });

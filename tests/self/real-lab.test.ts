@@ -124,9 +124,12 @@ describe('real-parts lab', { skip, concurrency: false }, () => {
       }
       const state = apiDown ? { sessions: [], issued: [], images: [] } : await lab.kasm();
       const secrets = [lab.env.KASM_API_SECRET!, lab.env.KASM_USER_PASSWORD!, ...state.issued];
+      // The colleague's session is another user's data: counted in transcripts, never named in anything written.
+      const colleague = lab.colleagueKasmId ? [lab.colleagueKasmId, lab.colleagueKasmId.replaceAll('-', ''), lab.colleagueKasmId.replaceAll('-', '').slice(0, 8), 'colleague@kasm.local'] : [];
       for (const file of filesUnder(dir)) {
         const text = readFileSync(file, 'latin1');
         for (const secret of secrets) assert.ok(!text.includes(secret), `a secret leaked into ${file}`);
+        for (const mark of colleague) assert.ok(!text.includes(mark), `another user's data (${mark}) reached ${file}`);
       }
       assert.deepEqual(state.sessions.filter((s) => s.status !== 'stopped' && s.username === lab.env.KASM_USER).map((s) => s.kasmId), [], 'the suite left sessions behind');
       if (kasmDown) assert.equal(lab.colleagueKasmId, undefined, 'nobody works while kasm_api is unreachable');
