@@ -42,7 +42,7 @@ async function cleanUp(config: KasmConfig): Promise<void> {
     await withKasmApi(config, async ({ client: api }) => {
       await describeRun(api, config);
       const { userId } = await resolveIdentity(api, config);
-      const swept = await sweepLeftovers(api, userId, ledgerDir(config), { olderThanMs: config.sweepStaleSessions ? leftoverAgeMs(config) : undefined, budgetMs: config.timeouts.sessionStart });
+      const swept = await sweepLeftovers(api, userId, ledgerDir(config), { olderThanMs: config.sweepStaleSessions ? leftoverAgeMs(config) : undefined, budgetMs: config.timeouts.sessionStart, launchWindowMs: config.timeouts.http + 2_000 });
       const found = swept.destroyed.length + swept.failed.length;
       if (found || swept.apiSearch || swept.ignored.length) {
         console.log(

@@ -2,7 +2,7 @@
 // run: a ledger entry per live session, in the run's own state folder (0700, not shared /tmp, where anyone could plant
 // one), of the synthetic user only; and, when the user opts in (KASM_SWEEP_STALE_SESSIONS), the synthetic user's
 // sessions that are older than any check could still be using.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KasmConfig } from './config.ts';
@@ -64,7 +64,66 @@ function entries(dir: string): LedgerEntry[] {
   });
 }
 
+const sameId = (a: string, b: string) => a.replaceAll('-', '').toLowerCase() === b.replaceAll('-', '').toLowerCase();
+
 const orphans = (dir: string) => entries(dir).filter((entry) => !alive(entry.pid));
+
+interface LaunchMark {
+  userId: string;
+  pid: number;
+  /** When the process asked Kasm for a session (ms since the epoch). */
+  at: number;
+}
+
+const LAUNCH = /^launch-(\d+)-[0-9a-f]{8}\.mark$/;
+
+/**
+ * Before asking Kasm for a session: a mark that this process is launching one, for the moment between Kasm making
+ * the session and its answer naming it (a run killed there leaves a session no ledger entry names). Returns the
+ * function that removes the mark, called once the session is in the ledger (or the launch failed).
+ */
+export function markLaunch(dir: string, userId: string, pid = process.pid): () => void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = join(dir, `launch-${pid}-${randomBytes(4).toString('hex')}.mark`);
+  const mark: LaunchMark = { userId, pid, at: Date.now() };
+  writeFileSync(file, JSON.stringify(mark), { mode: 0o600 });
+  return () => rmSync(file, { force: true });
+}
+
+/** Launch marks of processes that died mid-launch; unreadable ones are removed. */
+function deadLaunches(dir: string): Array<LaunchMark & { file: string }> {
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir).filter((n) => LAUNCH.test(n));
+  } catch {
+    return [];
+  }
+  return names.flatMap((name) => {
+    const file = join(dir, name);
+    try {
+      const mark = JSON.parse(readFileSync(file, 'utf8')) as LaunchMark;
+      if (typeof mark.userId === 'string' && Number.isInteger(mark.pid) && Number.isFinite(mark.at) && String(mark.pid) === LAUNCH.exec(name)![1]) return alive(mark.pid) ? [] : [{ ...mark, file }];
+    } catch {
+      // unreadable: removed below
+    }
+    rmSync(file, { force: true });
+    return [];
+  });
+}
+
+/**
+ * The synthetic user's sessions in get_kasms that a dead launch may have made: created within its window (from a
+ * little before the mark to the API's answer time after it) and named by no ledger entry. Pure, for the tests.
+ */
+export function launchedBy(marks: LaunchMark[], kasms: Array<{ kasm_id: string; user_id: string; created: number }>, known: Set<string>, windowMs: number): string[] {
+  return kasms
+    .filter((k) => !known.has(k.kasm_id.replaceAll('-', '').toLowerCase()))
+    .filter((k) => marks.some((m) => sameId(k.user_id, m.userId) && k.created >= m.at - LAUNCH_SKEW_MS && k.created <= m.at + windowMs))
+    .map((k) => k.kasm_id);
+}
+
+// Kasm's clock and this machine's: a session's created_date may read a little before the mark.
+const LAUNCH_SKEW_MS = 2_000;
 
 /** The live sessions a process took responsibility for (the run's runner, at its teardown). */
 export const ownedBy = (dir: string, pid: number) => entries(dir).filter((entry) => entry.pid === pid);
@@ -87,9 +146,9 @@ export interface SweepOptions {
   now?: number;
   /** How long a destroy may take before the session counts as still there (the session start budget). */
   budgetMs?: number;
+  /** How long after a killed run's launch mark a session of the synthetic user counts as its (the API's answer time). */
+  launchWindowMs?: number;
 }
-
-const sameId = (a: string, b: string) => a.replaceAll('-', '').toLowerCase() === b.replaceAll('-', '').toLowerCase();
 
 export async function sweepLeftovers(api: KasmApiClient, userId: string, dir: string, options: SweepOptions = {}): Promise<SweepResult> {
   const result: SweepResult = { destroyed: [], failed: [], ignored: [] };
@@ -101,17 +160,21 @@ export async function sweepLeftovers(api: KasmApiClient, userId: string, dir: st
       forget(dir, String(entry.kasmId));
     }
   }
-  if (options.olderThanMs !== undefined) {
+  const launches = deadLaunches(dir).filter((m) => sameId(m.userId, userId));
+  let launchesSwept = false;
+  if (options.olderThanMs !== undefined || launches.length) {
     const now = options.now ?? Date.now();
     try {
       const { kasms = [] } = (await api.call<{ kasms?: Array<{ kasm_id: string; user_id: string; created_date?: string; start_date?: string }> }>('get_kasms')).body;
-      for (const kasm of Array.isArray(kasms) ? kasms : []) {
-        const created = kasmDate(kasm.created_date ?? kasm.start_date);
-        if (typeof kasm.user_id === 'string' && sameId(kasm.user_id, userId) && now - created > options.olderThanMs) targets.set(kasm.kasm_id, kasm.user_id);
-      }
+      const listed = (Array.isArray(kasms) ? kasms : []).filter((k) => typeof k?.kasm_id === 'string' && typeof k.user_id === 'string').map((k) => ({ kasm_id: k.kasm_id, user_id: k.user_id, created: kasmDate(k.created_date ?? k.start_date) }));
+      for (const kasm of listed) if (options.olderThanMs !== undefined && sameId(kasm.user_id, userId) && now - kasm.created > options.olderThanMs) targets.set(kasm.kasm_id, kasm.user_id);
+      // A run killed mid-launch: the session Kasm made for it in that moment, unless a ledger entry names it.
+      const known = new Set(entries(dir).map((e) => e.kasmId.replaceAll('-', '').toLowerCase()));
+      for (const kasmId of launchedBy(launches, listed, known, options.launchWindowMs ?? 15_000)) targets.set(kasmId, userId);
+      launchesSwept = true;
     } catch (error) {
       if (!(error instanceof KasmApiError)) throw error;
-      result.apiSearch = `get_kasms not usable (${error.code}): only this machine's ledger was swept`;
+      result.apiSearch = `get_kasms not usable (${error.code}): only this machine's ledger was swept${launches.length ? `, and ${launches.length} launch(es) a killed run left unanswered stay marked` : ''}`;
     }
   }
   // In parallel: each may wait out a destroy Kasm queued. One still there stays in the ledger for the next run.
@@ -126,6 +189,7 @@ export async function sweepLeftovers(api: KasmApiClient, userId: string, dir: st
       }
     }),
   );
+  if (launchesSwept) for (const mark of launches) rmSync(mark.file, { force: true });
   return result;
 }
 

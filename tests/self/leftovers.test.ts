@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../../helpers/config.ts';
 import { KasmApiClient, KasmApiError } from '../../helpers/kasm-api.ts';
-import { afterDestroy, destroyConfirmed, forget, ledgerDir, remember, sweepLeftovers } from '../../helpers/leftovers.ts';
+import { afterDestroy, destroyConfirmed, forget, launchedBy, ledgerDir, markLaunch, remember, sweepLeftovers } from '../../helpers/leftovers.ts';
 import { createDispatcher } from '../../helpers/net.ts';
 import { resolveIdentity } from '../../helpers/fixtures/session.ts';
 import { startLab, type Lab } from '../../lab/index.ts';
@@ -78,6 +78,22 @@ describe('sessions left behind', () => {
     await api.call('destroy_kasm', { user_id: userId, kasm_id: foreign });
   });
 
+  it("destroys the session a run killed mid-launch left unnamed (its launch mark), and no other of the user's", async () => {
+    const keptByLiveRun = await launch();
+    remember(ledger, keptByLiveRun, userId);
+    // A run killed between Kasm making its session and the answer naming it: only its launch mark is left.
+    const settle = markLaunch(ledger, userId, 2 ** 22 + 12349);
+    const unnamed = await launch();
+    const swept = await sweepLeftovers(api, userId, ledger, { launchWindowMs: 5_000 });
+    assert.deepEqual(swept.destroyed, [unnamed]);
+    assert.ok(!live().includes(unnamed), 'the unnamed session is destroyed');
+    assert.ok(live().includes(keptByLiveRun), 'a session a live run named stays');
+    assert.deepEqual(readdirSync(ledger).filter((n) => n.endsWith('.mark')), [], 'the mark is removed once swept');
+    settle();
+    forget(ledger, keptByLiveRun);
+    await api.call('destroy_kasm', { user_id: userId, kasm_id: keptByLiveRun });
+  });
+
   it('keeps the ledger in the state folder, owner-only', () => {
     const config = parseConfig({ ...lab.env, KASM_ENV: 'lab' });
     const dir = ledgerDir(config);
@@ -85,6 +101,17 @@ describe('sessions left behind', () => {
     remember(dir, 'k'.repeat(32), userId);
     assert.equal(statSync(dir).mode & 0o777, 0o700);
     forget(dir, 'k'.repeat(32));
+  });
+});
+
+describe('which sessions a killed launch made', () => {
+  const at = Date.parse('2026-12-03T10:00:00Z');
+  const mark = { userId: 'b'.repeat(32), pid: 1, at };
+  const kasm = (id: string, user: string, offsetMs: number) => ({ kasm_id: id, user_id: user, created: at + offsetMs });
+  it("takes the user's sessions created in the mark's window that no ledger entry names", () => {
+    const kasms = [kasm('1'.repeat(32), 'b'.repeat(32), 500), kasm('2'.repeat(32), 'b'.repeat(32), 20_000), kasm('3'.repeat(32), 'c'.repeat(32), 500), kasm('4'.repeat(32), 'b'.repeat(32), -1_500), kasm('5'.repeat(32), 'b'.repeat(32), 700), kasm('6'.repeat(32), 'b'.repeat(32), -3_000)];
+    assert.deepEqual(launchedBy([mark], kasms, new Set(['5'.repeat(32)]), 12_000), ['1'.repeat(32), '4'.repeat(32)]);
+    assert.deepEqual(launchedBy([], kasms, new Set(), 12_000), []);
   });
 });
 
