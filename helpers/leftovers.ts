@@ -12,6 +12,8 @@ interface LedgerEntry {
   kasmId: string;
   userId: string;
   pid: number;
+  /** processStart(pid) when the entry was written (older entries lack it). */
+  started?: string;
   createdAt: string;
 }
 
@@ -23,7 +25,7 @@ export function ledgerDir(config: Pick<KasmConfig, 'url' | 'stateDir'>): string 
 /** `pid`: the process whose death means nobody uses the session any more (the run's runner for a shared session). */
 export function remember(dir: string, kasmId: string, userId: string, pid = process.pid): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const entry: LedgerEntry = { kasmId, userId, pid, createdAt: new Date().toISOString() };
+  const entry: LedgerEntry = { kasmId, userId, pid, started: processStart(pid), createdAt: new Date().toISOString() };
   writeFileSync(join(dir, `${kasmId}.json`), JSON.stringify(entry));
 }
 
@@ -34,14 +36,30 @@ export function forget(dir: string, kasmId: string): void {
   if (KASM_ID.test(kasmId)) rmSync(join(dir, `${kasmId}.json`), { force: true });
 }
 
-/** Whether a process still runs (EPERM: it does, as another user). */
-export const alive = (pid: number) => {
+/**
+ * When a process started (Linux: field 22 of /proc/<pid>/stat, clock ticks since boot), recorded beside its pid:
+ * pids wrap (32768 by default) and a busy machine hands a dead run's pid to another process within seconds.
+ */
+export function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a process still runs (EPERM: it does, as another user), and is the one that started at `started`. */
+export const alive = (pid: number, started?: string) => {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  if (started === undefined) return true;
+  const now = processStart(pid);
+  // Without /proc (another OS) the pid is all there is to go by.
+  return now === undefined || now === started;
 };
 
 function entries(dir: string): LedgerEntry[] {
@@ -66,11 +84,12 @@ function entries(dir: string): LedgerEntry[] {
 
 const sameId = (a: string, b: string) => a.replaceAll('-', '').toLowerCase() === b.replaceAll('-', '').toLowerCase();
 
-const orphans = (dir: string) => entries(dir).filter((entry) => !alive(entry.pid));
+const orphans = (dir: string) => entries(dir).filter((entry) => !alive(entry.pid, entry.started));
 
 interface LaunchMark {
   userId: string;
   pid: number;
+  started?: string;
   /** When the process asked Kasm for a session (ms since the epoch). */
   at: number;
 }
@@ -85,7 +104,7 @@ const LAUNCH = /^launch-(\d+)-[0-9a-f]{8}\.mark$/;
 export function markLaunch(dir: string, userId: string, pid = process.pid): () => void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, `launch-${pid}-${randomBytes(4).toString('hex')}.mark`);
-  const mark: LaunchMark = { userId, pid, at: Date.now() };
+  const mark: LaunchMark = { userId, pid, started: processStart(pid), at: Date.now() };
   writeFileSync(file, JSON.stringify(mark), { mode: 0o600 });
   return () => rmSync(file, { force: true });
 }
@@ -102,7 +121,7 @@ function deadLaunches(dir: string): Array<LaunchMark & { file: string }> {
     const file = join(dir, name);
     try {
       const mark = JSON.parse(readFileSync(file, 'utf8')) as LaunchMark;
-      if (typeof mark.userId === 'string' && Number.isInteger(mark.pid) && Number.isFinite(mark.at) && String(mark.pid) === LAUNCH.exec(name)![1]) return alive(mark.pid) ? [] : [{ ...mark, file }];
+      if (typeof mark.userId === 'string' && Number.isInteger(mark.pid) && Number.isFinite(mark.at) && String(mark.pid) === LAUNCH.exec(name)![1]) return alive(mark.pid, mark.started) ? [] : [{ ...mark, file }];
     } catch {
       // unreadable: removed below
     }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { KasmConfig } from './config.ts';
 import { KasmApiError, withKasmApi, type KasmApiClient } from './kasm-api.ts';
+import { alive, processStart } from './leftovers.ts';
 import { redact } from './redact.ts';
 
 export type OverrideErrorCode =
@@ -61,7 +62,7 @@ export interface RestoreRecord {
   at: string;
   pid: number;
   /** The `playwright test` runner that made the change, and its machine: a restore waits while it is alive. */
-  runner?: { pid: number; host: string };
+  runner?: { pid: number; host: string; started?: string };
   /** The workspace's whole record before the change, and as read back after it (files of older runs lack both). */
   originalFields?: Record<string, unknown>;
   appliedFields?: Record<string, unknown>;
@@ -293,7 +294,8 @@ export async function applyDebugOverride(api: KasmApiClient, options: { stateDir
   if (!debug) return { state: 'already-set', workspace, change: `environment.${DEBUG_KEY} is already 1: nothing changed` };
   const applied = JSON.stringify(debug.next);
   // In a Playwright worker the runner is the parent: it outlives the worker for as long as the run lasts.
-  const runner = { pid: options.runnerPid ?? process.pid, host: hostname() };
+  const runnerPid = options.runnerPid ?? process.pid;
+  const runner = { pid: runnerPid, host: hostname(), started: processStart(runnerPid) };
   const record: RestoreRecord = { version: 1, kasmUrl: new URL(options.kasmUrl).origin, imageId: workspace.imageId, workspace: workspace.name, original: workspace.runConfig ?? null, applied, change: debug.change, via: null, at: new Date().toISOString(), pid: process.pid, runner, originalFields: workspace.fields };
   writeRecord(file, record);
   try {
@@ -401,12 +403,7 @@ export function madeByRun(record: Pick<RestoreRecord, 'runner'>, runner: { pid: 
 /** On this machine, the runner that made the change is still running: its own teardown will restore. */
 function runnerAlive(record: RestoreRecord): boolean {
   if (!record.runner || record.runner.host !== hostname() || record.runner.pid === process.pid) return false;
-  try {
-    process.kill(record.runner.pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return alive(record.runner.pid, record.runner.started);
 }
 
 /** The error of a restore that did not happen, with its fix when it has one. */

@@ -3,8 +3,11 @@
 // override is back byte for byte, no restore is pending and no session of the synthetic user is left.
 // KASM_CHAOS_ROUNDS (20) and KASM_CHAOS_SEED (printed) make a failing round reproducible.
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { parseConfig } from '../../helpers/config.ts';
+import { ledgerDir } from '../../helpers/leftovers.ts';
 import { pendingRestores } from '../../helpers/workspace-override.ts';
 import { failureContext, labForSuite, runSuite, startSuite } from './suite-run.ts';
 
@@ -48,6 +51,7 @@ describe('a mutating run killed at random moments', { concurrency: false }, () =
     console.log(`chaos: ${ROUNDS} kills over a ${span} ms run, KASM_CHAOS_SEED=${seed}: ${at.join(', ')} ms`);
     for (const [round, ms] of at.entries()) {
       const where = `round ${round + 1} (killed at ${ms} ms, KASM_CHAOS_SEED=${seed})`;
+      const killedAt = Date.now();
       const run = startSuite(lab, join(suite.work, `killed-${round}`), MUTATIONS);
       const timer = setTimeout(run.kill, ms);
       const killed = await run.finished;
@@ -56,7 +60,14 @@ describe('a mutating run killed at random moments', { concurrency: false }, () =
       assert.equal(check.code, 0, `${where}: the next npm run check${failureContext(check)}`);
       assert.equal(lab.workspace.run_config, original, `${where}: the override is back byte for byte (killed run: ${killed.signal ?? `exit ${killed.code}`})`);
       assert.deepEqual(pendingRestores(lab.env.KASM_STATE_DIR!, lab.url), [], `${where}: no restore is pending`);
-      assert.deepEqual(live(), [], `${where}: no session is left${failureContext(check, 2000)}`);
+      const left = live();
+      if (left.length) {
+        // What the next run's cleanup saw and did, the ledger as it stands, and the session's own record.
+        const sessions = left.map((id) => lab.api.sessions.get(id)!).map((s) => `${s.kasmId} ${s.status} created ${s.created.toISOString()}`);
+        const ledger = readdirSync(ledgerDir(parseConfig({ ...lab.env })), { withFileTypes: true }).map((d) => d.name);
+        const said = check.output.split('\n').filter((l) => /Cleanup|Restore|Observing/.test(l));
+        assert.fail(`${where}: sessions left: ${sessions.join('; ')}\nkilled run started ${new Date(killedAt).toISOString()}\nledger: ${ledger.join(', ') || '(empty)'}\nthe next run said: ${said.join(' | ') || '(nothing about cleanup)'}`);
+      }
     }
   });
 });

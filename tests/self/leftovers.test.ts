@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../../helpers/config.ts';
 import { KasmApiClient, KasmApiError } from '../../helpers/kasm-api.ts';
-import { afterDestroy, destroyConfirmed, forget, launchedBy, ledgerDir, markLaunch, remember, sweepLeftovers } from '../../helpers/leftovers.ts';
+import { afterDestroy, destroyConfirmed, forget, launchedBy, ledgerDir, markLaunch, processStart, remember, sweepLeftovers } from '../../helpers/leftovers.ts';
 import { createDispatcher } from '../../helpers/net.ts';
 import { resolveIdentity } from '../../helpers/fixtures/session.ts';
 import { startLab, type Lab } from '../../lab/index.ts';
@@ -92,6 +92,21 @@ describe('sessions left behind', () => {
     settle();
     forget(ledger, keptByLiveRun);
     await api.call('destroy_kasm', { user_id: userId, kasm_id: keptByLiveRun });
+  });
+
+  it('takes a pid another process now has (pids wrap) for the dead run it was, by its start time', async () => {
+    const reused = await launch();
+    // This test's own pid, alive, but recorded with another start: the run that wrote it is gone.
+    writeFileSync(join(ledger, `${reused}.json`), JSON.stringify({ kasmId: reused, userId, pid: process.pid, started: '1', createdAt: new Date().toISOString() }));
+    assert.equal(processStart(process.pid) === '1', false);
+    assert.deepEqual((await sweepLeftovers(api, userId, ledger)).destroyed, [reused]);
+    assert.ok(!live().includes(reused));
+    // The same pid with its true start is alive, and its session stays.
+    const own = await launch();
+    remember(ledger, own, userId);
+    assert.deepEqual((await sweepLeftovers(api, userId, ledger)).destroyed, []);
+    forget(ledger, own);
+    await api.call('destroy_kasm', { user_id: userId, kasm_id: own });
   });
 
   it('keeps the ledger in the state folder, owner-only', () => {
