@@ -16,6 +16,7 @@ import { bundleServices } from './bundle.ts';
 import { startColleague } from './colleague.ts';
 import { IMAGES, KASM_VERSION } from './images.ts';
 import { kasmDir, startAgent, startWebapp, writeFaults, type Pem } from './kasm.ts';
+import { blipWatcher, type Blip } from './blip.ts';
 import { lbConf } from './nginx.ts';
 import { startRealHosts, type RealHosts } from './hosts.ts';
 import { RealLabError } from './run.ts';
@@ -47,6 +48,7 @@ export const REAL_FAULTS: ReadonlySet<FaultName> = new Set<FaultName>([
   'agent-unreachable',
   'host-firewall',
   'tls-inspecting-proxy',
+  'network-blip',
 ]);
 
 /**
@@ -164,7 +166,9 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
   const started = Date.now();
   const root = mkdtempSync(join(tmpdir(), 'kasm-real-lab-'));
   let hosts: RealHosts | undefined;
+  let blip: Blip | undefined;
   const stop = async () => {
+    blip?.disarm();
     await hosts?.stop();
     if (!options.keep) rmSync(root, { recursive: true, force: true });
   };
@@ -178,7 +182,7 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
       webapps: webappCount,
       agents: options.agents ?? 1,
       projectRoot,
-      images: (role) => (role === 'webapp' ? [IMAGES.proxy, IMAGES.api, IMAGES.manager, IMAGES.share] : [IMAGES.proxy, IMAGES.agent, IMAGES.desktop]),
+      images: (role) => (role === 'webapp' ? [IMAGES.proxy, IMAGES.api, IMAGES.manager, IMAGES.share, IMAGES.db, IMAGES.redis] : [IMAGES.proxy, IMAGES.agent, IMAGES.desktop]),
     });
     const realFaults = (list: string | string[] | undefined) => {
       const names = parseFaults(list);
@@ -218,8 +222,11 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
     writeFileSync(join(lbDir, 'certs', 'inspector.crt'), inspectorPem.cert);
     writeFileSync(join(lbDir, 'certs', 'inspector.key'), inspectorPem.key, { mode: 0o600 });
     mkdirSync(join(lb.dir, 'log', 'nginx'), { recursive: true });
-    const writeLb = () => writeFileSync(join(lbDir, 'nginx.conf'), lbConf({ listen: `${lb.spec.ip}:443`, webapps: webapps.map((w) => `${w.spec.ip}:443`), faults: active, idleCutSeconds: options.idleCutSeconds ?? 2, inspectorListen: `${lb.spec.ip}:${INSPECTOR_PORT}` }).replaceAll('/var/log/nginx/', `${join(lb.dir, 'log', 'nginx')}/`));
+    const writeLb = () => writeFileSync(join(lbDir, 'nginx.conf'), lbConf({ listen: `${lb.spec.ip}:443`, webapps: webapps.map((w) => `${w.spec.ip}:443`), faults: active, idleCutSeconds: options.idleCutSeconds ?? 2, inspectorListen: `${lb.spec.ip}:${INSPECTOR_PORT}`, blipMarker: '/etc/nginx/blip-pending' }).replaceAll('/var/log/nginx/', `${join(lb.dir, 'log', 'nginx')}/`));
     writeLb();
+    // network-blip: one cut each time the fault is switched on, as in the in-process lab.
+    blip = blipWatcher(join(lbDir, 'blip-pending'), join(lb.dir, 'log', 'nginx', 'access.log'));
+    if (active.has('network-blip')) blip.arm();
     await lb.exec(['/usr/sbin/nginx', '-c', '/etc/nginx/nginx.conf']);
     const published = await hosts.relay.publish(lb.spec.ip, 443);
     const url = `https://${PRIMARY_HOST}:${published.port}`;
@@ -313,6 +320,7 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
     });
 
     const setFaults = async (list: string | string[] | undefined) => {
+      const previous = active;
       active = realFaults(list);
       if (!active.has('proxy-not-listening')) await setProxy(false);
       await setApi(apiStateFor(active));
@@ -322,6 +330,8 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
       if (apiState !== 'down') await control(controlSocket, '/zone', 'POST', zoneEdit(active, installed));
       for (const host of webapps) writeFaults(host, 'webapp', faultList());
       for (const host of agentHosts) writeFaults(host, 'agent', faultList());
+      if (!active.has('network-blip')) blip?.disarm();
+      else if (!previous.has('network-blip')) blip?.arm();
       writeLb();
       await lb.exec(['/usr/sbin/nginx', '-s', 'reload']);
       await setInspection();

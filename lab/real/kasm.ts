@@ -60,6 +60,10 @@ export async function startWebapp(host: RealHost, options: WebappOptions): Promi
     runContainer(host, 'kasm_api', [...usr, '--network-alias', 'kasm-api', '-v', `${kasmDir(host, 'api')}:/etc/kasm`], IMAGES.api.tag, program(options.bundleDir, 'api')),
     runContainer(host, 'kasm_manager', usr, IMAGES.manager.tag, program(options.bundleDir, 'service', ['kasm_manager', '8181'])),
     runContainer(host, 'kasm_share', usr, IMAGES.share.tag, program(options.bundleDir, 'service', ['kasm_share', '8182'])),
+    // Real PostgreSQL and Redis from this machine's packages, healthy by Kasm's own probes. The lab's kasm_api keeps its
+    // database in memory still: these two are what `docker ps` and the container checks meet on a real WebApp server.
+    runContainer(host, 'kasm_db', [...usr, '--shm-size', '64m'], IMAGES.db.tag, { command: [] }),
+    runContainer(host, 'kasm_redis', usr, IMAGES.redis.tag, { command: [] }),
   ]);
   await proxyContainer(host, ['-v', `${kasmDir(host, 'www')}:/srv/www:ro`]);
 }

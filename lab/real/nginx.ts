@@ -117,6 +117,8 @@ export interface LbOptions {
   idleCutSeconds: number;
   /** tls-inspecting-proxy: where the inspecting device listens for the agents' diverted connections. */
   inspectorListen: string;
+  /** network-blip: while this file exists (the lab removes it once nginx has used it), the health path gets no answer. */
+  blipMarker: string;
 }
 
 /**
@@ -173,6 +175,9 @@ export function lbConf(options: LbOptions): string {
     ...websocket,
     ...common,
     '    }',
+    // network-blip: a device failing over closes one connection without an answer (nginx's 444); the lab removes the
+    // marker as soon as nginx's access log shows that 444, so the next request passes.
+    ...(f.has('network-blip') ? ['    location = /api/__healthcheck {', `      if (-f ${options.blipMarker}) { return 444; }`, ...websocket, ...common, '    }'] : []),
     '    location / {',
     ...websocket,
     ...common,

@@ -1,8 +1,10 @@
 // What the real-parts lab needs from the machine, and the one-line reason when it cannot have it: Linux, root, the
 // kernel's namespaces, and Debian's packages of the parts a Kasm host runs (installed with apt when missing).
 import { execFileSync } from 'node:child_process';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { platform } from 'node:os';
 import { executable } from '../../helpers/browser.ts';
+import { postgresBin } from './images.ts';
 import { run } from './run.ts';
 
 /** Each program the lab starts or calls, with the Debian package that ships it. */
@@ -24,11 +26,14 @@ const PROGRAMS: ReadonlyArray<[path: string, pkg: string]> = [
   ['/usr/bin/sudo', 'sudo'],
   ['/usr/sbin/visudo', 'sudo'],
   ['/usr/bin/curl', 'curl'],
+  // kasm_redis: the server program is redis-check-rdb started by another name (lab/real/images.ts).
+  ['/usr/bin/redis-check-rdb', 'redis-tools'],
+  ['/usr/bin/redis-cli', 'redis-tools'],
 ];
 
 export type Support = { ok: true } | { ok: false; reason: string };
 
-export const missingPackages = (): string[] => [...new Set(PROGRAMS.filter(([path]) => !executable(path)).map(([, pkg]) => pkg))];
+export const missingPackages = (): string[] => [...new Set([...PROGRAMS.filter(([path]) => !executable(path)).map(([, pkg]) => pkg), ...(postgresBin() ? [] : ['postgresql'])])];
 
 function namespacesWork(): boolean {
   try {
@@ -47,8 +52,17 @@ export async function realLabSupport(options: { install: boolean }): Promise<Sup
   if (missing.length && options.install && executable('/usr/bin/apt-get')) {
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     console.log(`The real-parts lab installs ${missing.join(', ')} with apt-get`);
-    await run('/usr/bin/apt-get', ['update', '-qq'], { timeoutMs: 300_000, env }).catch(() => undefined);
-    await run('/usr/bin/apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { timeoutMs: 900_000, env }).catch(() => undefined);
+    // Packages such as nginx, openssh-server and postgresql start their service on the machine when installed; the
+    // lab wants their programs only, so Debian's policy-rc.d denies every start while apt runs (and is removed after).
+    const policy = '/usr/sbin/policy-rc.d';
+    const ownPolicy = !existsSync(policy);
+    if (ownPolicy) writeFileSync(policy, '#!/bin/sh\n# kasm-synthetics: no service starts while the real-parts lab installs its packages\nexit 101\n', { mode: 0o755 });
+    try {
+      await run('/usr/bin/apt-get', ['update', '-qq'], { timeoutMs: 300_000, env }).catch(() => undefined);
+      await run('/usr/bin/apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { timeoutMs: 900_000, env }).catch(() => undefined);
+    } finally {
+      if (ownPolicy) rmSync(policy, { force: true });
+    }
     missing = missingPackages();
   }
   if (missing.length) return { ok: false, reason: `missing ${missing.join(', ')} (Debian packages; apt-get install -y ${missing.join(' ')})` };

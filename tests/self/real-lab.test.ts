@@ -112,6 +112,7 @@ describe('real-parts lab', { skip, concurrency: false }, () => {
       assert.deepEqual(failed.map((f) => f.check).sort(), [...failing].sort(), context);
       assert.equal(run.diagnosis.faultyHop, row.faultyHop, context);
       assert.equal(run.code, failing.length ? 1 : 0, context);
+      assert.deepEqual(run.diagnosis.findings.filter((f) => f.flaky).map((f) => f.check), row.flaky ?? [], `flaky checks${context}`);
       const message = row.onRealParts?.message ?? row.message;
       if (message) assert.match(failed[0]!.summary, message, context);
       for (const finding of failed) assert.ok(finding.remediation.length > 20, `${finding.check}: the finding must say what to do`);

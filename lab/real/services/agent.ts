@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import { join } from 'node:path';
 import { kasmApiLine } from '../../logs.ts';
@@ -71,6 +72,29 @@ function listening(host: string, port: number, deadline: number): Promise<void> 
   });
 }
 
+function proxyServes(kasmId: string, deadline: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      let settled = false;
+      const retry = () => {
+        if (settled) return;
+        settled = true;
+        if (Date.now() > deadline) reject(new Error(`kasm_proxy did not serve kasm (${kasmId}) after its reload`));
+        else setTimeout(attempt, 25);
+      };
+      const req = https.get({ host: 'kasm_proxy', port: 443, path: `/desktop/${kasmId}/__lab_ready`, rejectUnauthorized: false, timeout: 2_000 }, (res) => {
+        res.resume();
+        if (res.statusCode !== 204) return retry();
+        settled = true;
+        resolve();
+      });
+      req.once('timeout', () => req.destroy(new Error('timeout')));
+      req.once('error', retry);
+    };
+    attempt();
+  });
+}
+
 /**
  * The session's locations in the agent's kasm_proxy (KASM-FACTS Unknowns 4: the real file is not public): the desktop,
  * authorized by `internal_auth` at the zone's Upstream Auth Address, a variable so nginx resolves it per request
@@ -89,6 +113,8 @@ function sessionLocation(kasmId: string, name: string, upstreamAuthAddress: stri
     `  ${KASM_COOKIES}`,
     '  proxy_ssl_server_name on;',
     '}',
+    // The lab's own: nginx answers 204 here once its reload has the session's locations (no line in its log).
+    `location = /desktop/${kasmId}/__lab_ready { access_log off; return 204; }`,
     `location /desktop/${kasmId}/vnc/ {`,
     `  auth_request ${auth};`,
     '  auth_request_set $connect_auth $upstream_http_connect_auth;',
@@ -136,6 +162,9 @@ async function provisionContainer(request: ProvisionRequest, name: string): Prom
   await listening(ip, 6901, Date.now() + 30_000);
   writeFileSync(join(CONTAINERS_D, `${request.kasm_id}.conf`), sessionLocation(request.kasm_id, name, request.upstream_auth_address));
   await docker(['kill', '-s', 'HUP', 'kasm_proxy']);
+  // nginx reloads behind the signal: its old workers answer 404 for the session until the new ones take over, so
+  // the session is handed out only once kasm_proxy serves it (the lab's CI once lost the race on a busy machine).
+  await proxyServes(request.kasm_id, Date.now() + 10_000);
   log('INFO', `Provisioned kasm (${request.kasm_id}) container (${name}) at (${ip})`);
   return { containerName: name, containerId: id, hostname: inspected.Config.Hostname, containerIp: ip, vncPort: 6901 };
 }
