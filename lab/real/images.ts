@@ -2,8 +2,8 @@
 // lab's own (accounts, mount points, the `Xvnc` banner program) with Kasm's tags, commands and HEALTHCHECKs, while the
 // programs come from this machine's /usr, bind-mounted read-only into every container as a volume. Importing takes a
 // fraction of a second, so each lab start makes them anew and nothing is left in a registry or cache.
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { RealHost } from './host.ts';
 import { run } from './run.ts';
 
@@ -35,6 +35,9 @@ const PG_DATA = '/var/lib/postgresql/data';
  * start on the machine), so the image links the name.
  */
 const REDIS_SERVER = '/opt/redis/bin/redis-server';
+const INITDB_ARGS = ['--username=kasmapp', '--auth-local=trust', '--auth-host=scram-sha-256', '--encoding=UTF8', '--locale=C'];
+/** Kasm's services reach kasm_db over kasm_default_network. */
+const PG_HBA_LAN = 'host all all 172.18.0.0/16 scram-sha-256';
 
 const health = (url: string) => `HEALTHCHECK --interval=1s --timeout=2s --retries=2 CMD ["/usr/bin/curl", "-fsS", "-o", "/dev/null", "${url}"]`;
 const PATH = 'ENV PATH=/opt/kasmvnc/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -68,8 +71,8 @@ export function makeRootfs(dir: string): void {
       '#!/bin/sh',
       'set -eu',
       'if [ ! -s "$PGDATA/PG_VERSION" ]; then',
-      '  initdb --username=kasmapp --auth-local=trust --auth-host=scram-sha-256 --encoding=UTF8 --locale=C -D "$PGDATA" >/dev/null',
-      '  echo "host all all 172.18.0.0/16 scram-sha-256" >>"$PGDATA/pg_hba.conf"',
+      `  initdb ${INITDB_ARGS.join(' ')} -D "$PGDATA" >/dev/null`,
+      `  echo "${PG_HBA_LAN}" >>"$PGDATA/pg_hba.conf"`,
       '  echo "PostgreSQL init process complete; ready for start up."',
       'fi',
       'exec postgres -D "$PGDATA" -c listen_addresses="*" -c unix_socket_directories=/var/run/postgresql',
@@ -83,6 +86,38 @@ export function makeRootfs(dir: string): void {
   // The session's user writes ~/.vnc there, as in Kasm's images.
   chownSync(join(dir, 'home/kasm-user'), 1000, 1000);
 }
+
+/**
+ * kasm_db's cluster, made once per lab start on this machine while the hosts start (initdb takes about a second, so
+ * the database answers at Docker's first health probe), as an installed Kasm's database volume holds it: initdb as the
+ * machine's `postgres` user, then owned by the image's (uid 70). False when the machine has no such user: kasm_db's
+ * entrypoint makes the cluster at its first start then.
+ */
+export async function makeDatabaseCluster(dir: string): Promise<boolean> {
+  const bin = postgresBin();
+  const owner = bin ? await run('/usr/bin/id', ['-u', 'postgres'], { okCodes: [1] }) : undefined;
+  if (!bin || !owner || owner.code !== 0) return false;
+  // The lab's folder is root's alone (0700), so initdb works beside it and the cluster moves in when made.
+  const work = clusterWorkDir(dir);
+  mkdirSync(work, { mode: 0o711 });
+  chmodSync(work, 0o711);
+  const data = join(work, 'data');
+  mkdirSync(data, { mode: 0o700 });
+  chownSync(data, Number(owner.stdout.trim()), 0);
+  try {
+    await run('/usr/bin/setpriv', ['--reuid=postgres', '--regid=postgres', '--clear-groups', '--', join(bin, 'initdb'), ...INITDB_ARGS, '-D', data], { timeoutMs: 60_000 });
+    await run('/bin/sh', ['-c', `echo "${PG_HBA_LAN}" >>"$1/pg_hba.conf" && chown -R 70:70 "$1"`, 'sh', data]);
+    renameSync(data, dir);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Where makeDatabaseCluster works for a cluster at dir: next to the lab's folder, so a reaper finds it by the name. */
+export const clusterWorkDir = (dir: string) => `${dirname(dir)}.db`;
 
 export async function importImages(host: RealHost, rootfs: string, images: readonly ImageSpec[]): Promise<void> {
   for (const image of images) {

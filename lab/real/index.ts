@@ -5,6 +5,7 @@ import { writeLabEnvironment } from '../state.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import selfsigned from 'selfsigned';
@@ -14,7 +15,7 @@ import { FOREIGN_ZONE_HOST, UNRESOLVABLE_AUTH_HOST, unusedPort } from '../index.
 import { hex32, newImage, newUser, type LabAgent, type LabImage, type LabZone } from '../kasm-api.ts';
 import { bundleServices } from './bundle.ts';
 import { startColleague } from './colleague.ts';
-import { IMAGES, KASM_VERSION } from './images.ts';
+import { clusterWorkDir, IMAGES, KASM_VERSION, makeDatabaseCluster } from './images.ts';
 import { kasmDir, startAgent, startWebapp, writeFaults, type Pem } from './kasm.ts';
 import { blipWatcher, type Blip } from './blip.ts';
 import { lbConf } from './nginx.ts';
@@ -154,6 +155,18 @@ function control<T>(socketPath: string, path: string, method = 'GET', body?: unk
   });
 }
 
+/** Whether https://127.0.0.1:<port><path> answers 200 (the lab's own certificate). */
+function answers(port: number, path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = https.get({ host: '127.0.0.1', port, path, servername: PRIMARY_HOST, rejectUnauthorized: false, timeout: 2_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.once('timeout', () => req.destroy());
+    req.once('error', () => resolve(false));
+  });
+}
+
 async function waitFor(what: string, timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe().catch(() => false))) {
@@ -171,12 +184,15 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
     blip?.disarm();
     await hosts?.stop();
     if (!options.keep) rmSync(root, { recursive: true, force: true });
+    rmSync(clusterWorkDir(join(root, 'kasm_db-cluster')), { recursive: true, force: true });
   };
   try {
     const webappCount = options.webapps ?? 1;
     if (webappCount !== 1) throw new RealLabError('the real-parts lab has one WebApp server for now (kasm_api keeps its database in memory)');
     const bundleDir = join(root, 'bundle');
     const bundling = bundleServices(bundleDir);
+    const dbCluster = join(root, 'kasm_db-cluster');
+    const clustering = makeDatabaseCluster(dbCluster);
     hosts = await startRealHosts({
       root,
       webapps: webappCount,
@@ -197,6 +213,7 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
     const ips = hosts.hosts.map((h) => h.host.spec.ip);
     const [pem, inspectorPem] = await Promise.all([makePem(ips), makeInspectorPem(ips)]);
     await bundling;
+    const clustered = await clustering;
 
     const apiKey = randomBytes(6).toString('hex');
     const apiSecret = options.credentials?.apiSecret ?? randomBytes(24).toString('base64url');
@@ -211,7 +228,7 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
     const faultList = () => [...active];
 
     await Promise.all([
-      ...webapps.map((host) => startWebapp(host, { bundleDir, pem, faults: faultList(), api: { apiKey, apiSecret, users: [user, colleagueUser], images: [image], zones: [zone], agents, agentToken, proxyContainerIp: '172.18.0.5' } })),
+      ...webapps.map((host) => startWebapp(host, { bundleDir, pem, dbCluster: clustered ? dbCluster : undefined, faults: faultList(), api: { apiKey, apiSecret, users: [user, colleagueUser], images: [image], zones: [zone], agents, agentToken, proxyContainerIp: '172.18.0.5' } })),
       ...agentHosts.map((host) => startAgent(host, { bundleDir, pem, token: agentToken, kasmvncLogLevel: options.kasmvncLogLevel ?? 100, faults: faultList() })),
     ]);
 
@@ -233,6 +250,13 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
 
     const controlSocket = join(kasmDir(webapps[0]!, 'api'), 'control.sock');
     await waitFor('kasm_api did not answer on its control socket', 60_000, async () => Boolean(await control<KasmState>(controlSocket, '/state')));
+
+    // Other users' sessions are the normal state of a Kasm in use: one colleague's, busy the whole time. It starts as
+    // soon as the WebApp server's kasm_proxy answers, while Docker's first health probes are still to come.
+    const direct = await hosts.relay.publish(webappIp, 443);
+    const newColleague = () => (options.colleague === false ? undefined : startColleague({ port: direct.port, apiKey, apiSecret, user: colleagueUser, image }));
+    const colleagueStarting = waitFor("the WebApp server's kasm_proxy did not answer", 60_000, () => answers(direct.port, '/api/__healthcheck')).then(newColleague);
+    colleagueStarting.catch(() => undefined);
     await waitFor('the Kasm containers did not all come up', 60_000, async () => {
       for (const host of [...webapps, ...agentHosts]) {
         const { stdout } = await host.docker(['ps', '-a', '--format', '{{.Names}} {{.Status}}']);
@@ -242,10 +266,7 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
       return true;
     });
 
-    // Other users' sessions are the normal state of a Kasm in use: one colleague's, busy the whole time.
-    const direct = await hosts.relay.publish(webappIp, 443);
-    const newColleague = () => (options.colleague === false ? undefined : startColleague({ port: direct.port, apiKey, apiSecret, user: colleagueUser, image }));
-    let colleague = await newColleague();
+    let colleague = await colleagueStarting;
 
     // kasm_api keeps its database in memory (the lab has no kasm_db yet): a restarted kasm_api has no sessions, so the
     // colleague's is ended before and begun again after, and nobody works while Kasm is down.

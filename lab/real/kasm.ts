@@ -1,13 +1,14 @@
 // Kasm on the real-parts lab's hosts: the containers a Kasm install runs, named and tagged as Kasm's, on each host's
 // own Docker engine and `kasm_default_network`; kasm_proxy is nginx, the rest are the lab's programs for what only
 // Kasm makes (lab/real/services/). Each host's Kasm files live in <host dir>/kasm/.
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chownSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Service } from './bundle.ts';
 import type { RealHost } from './host.ts';
 import { IMAGES } from './images.ts';
 import { agentProxyConf, webappProxyConf } from './nginx.ts';
+import { run } from './run.ts';
 import type { AgentSettings } from './services/agent.ts';
 import type { ApiSettings } from './services/api.ts';
 
@@ -48,24 +49,32 @@ export interface WebappOptions {
   pem: Pem;
   api: ApiSettings;
   faults: string[];
+  /** A cluster made for kasm_db (makeDatabaseCluster), copied as the server's database volume. */
+  dbCluster?: string;
 }
 
 export async function startWebapp(host: RealHost, options: WebappOptions): Promise<void> {
   mkdirSync(kasmDir(host, 'api'), { recursive: true });
+  // kasm_db's volume: the lab's cluster when it made one (lab/real/images.ts), else empty for the entrypoint's initdb.
+  if (options.dbCluster) await run('/usr/bin/cp', ['-a', options.dbCluster, kasmDir(host, 'db')]);
+  else {
+    mkdirSync(kasmDir(host, 'db'), { mode: 0o700 });
+    chownSync(kasmDir(host, 'db'), 70, 70);
+  }
   writeFileSync(kasmDir(host, 'api', 'api.json'), JSON.stringify(options.api), { mode: 0o600 });
   writeFileSync(kasmDir(host, 'api', 'faults.json'), JSON.stringify(options.faults));
   writeProxyFiles(host, webappProxyConf(), options.pem);
   cpSync(WWW, kasmDir(host, 'www'), { recursive: true });
+  // kasm_proxy's nginx resolves kasm_api when it starts, so it follows kasm_api, and the rest start beside them.
   await Promise.all([
-    runContainer(host, 'kasm_api', [...usr, '--network-alias', 'kasm-api', '-v', `${kasmDir(host, 'api')}:/etc/kasm`], IMAGES.api.tag, program(options.bundleDir, 'api')),
+    runContainer(host, 'kasm_api', [...usr, '--network-alias', 'kasm-api', '-v', `${kasmDir(host, 'api')}:/etc/kasm`], IMAGES.api.tag, program(options.bundleDir, 'api')).then(() => proxyContainer(host, ['-v', `${kasmDir(host, 'www')}:/srv/www:ro`])),
     runContainer(host, 'kasm_manager', usr, IMAGES.manager.tag, program(options.bundleDir, 'service', ['kasm_manager', '8181'])),
     runContainer(host, 'kasm_share', usr, IMAGES.share.tag, program(options.bundleDir, 'service', ['kasm_share', '8182'])),
     // Real PostgreSQL and Redis from this machine's packages, healthy by Kasm's own probes. The lab's kasm_api keeps its
     // database in memory still: these two are what `docker ps` and the container checks meet on a real WebApp server.
-    runContainer(host, 'kasm_db', [...usr, '--shm-size', '64m'], IMAGES.db.tag, { command: [] }),
+    runContainer(host, 'kasm_db', [...usr, '--shm-size', '64m', '-v', `${kasmDir(host, 'db')}:/var/lib/postgresql/data`], IMAGES.db.tag, { command: [] }),
     runContainer(host, 'kasm_redis', usr, IMAGES.redis.tag, { command: [] }),
   ]);
-  await proxyContainer(host, ['-v', `${kasmDir(host, 'www')}:/srv/www:ro`]);
 }
 
 export interface AgentOptions {

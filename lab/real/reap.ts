@@ -84,7 +84,8 @@ export async function reapLab(id: string, root: string | undefined): Promise<voi
   const mine = (await listNamespaces()).filter((ns) => ns.startsWith(`${NS_PREFIX}${id}-`));
   await Promise.all(mine.map((ns) => deleteNamespace(ns)));
   removeCgroups(id);
-  if (root) rmSync(root, { recursive: true, force: true });
+  // The lab's folder, and where kasm_db's cluster was being made beside it (lab/real/images.ts).
+  for (const dir of root ? [root, `${root}.db`] : []) rmSync(dir, { recursive: true, force: true });
   rmSync(join(registry(), `${id}.json`), { force: true });
 }
 
