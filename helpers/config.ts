@@ -7,6 +7,7 @@ import dotenv from 'dotenv';
 import { z } from 'zod';
 import { registerBasicCredentials, registerSecret } from './redact.ts';
 import { SECRET_VARIABLES } from './secret-variables.ts';
+import { describeUnknown, OTHER_SETTINGS, unknownSettings } from './settings.ts';
 
 export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -265,6 +266,7 @@ const schema = z
     KASM_ALLOW_MUTATIONS: bool(false),
     KASM_SWEEP_STALE_SESSIONS: bool(false),
     KASM_COMPARE: bool(false),
+    KASM_ALLOW_UNKNOWN_SETTINGS: bool(false),
     KASM_BROWSER_PATH: optionalText,
     KASM_REPORTS_DIR: z.string().default('reports'),
     KASM_STATE_DIR: z.string().default('.kasm-state'),
@@ -300,6 +302,9 @@ const schema = z
   });
 
 type Parsed = z.output<typeof schema>;
+
+/** Every KASM_* name the suite reads: the schema's and the others' (helpers/settings.ts). */
+export const KNOWN_SETTINGS: ReadonlySet<string> = new Set([...Object.keys(schema.shape), ...Object.keys(OTHER_SETTINGS)]);
 
 export interface KasmConfig {
   envName: string;
@@ -431,6 +436,10 @@ function toConfig(env: Parsed): KasmConfig {
 
 /** Validates variables (already merged from files and the process) into a config, or throws ConfigError. */
 export function parseConfig(variables: Record<string, string | undefined>): KasmConfig {
+  if (variables.KASM_ALLOW_UNKNOWN_SETTINGS?.trim().toLowerCase() !== 'true') {
+    const unknown = unknownSettings(Object.keys(variables), KNOWN_SETTINGS);
+    if (unknown.length) throw new ConfigError(unknown.map(describeUnknown));
+  }
   const result = schema.safeParse(variables);
   if (result.success) return toConfig(result.data);
   const problems = result.error.issues.map((issue) => {

@@ -12,7 +12,8 @@ import { SHARED_SECRETS_VARIABLE } from './redact.ts';
 import { destroyObserved, observeEarly, RUN_DIR_VARIABLE } from './fixtures/observation.ts';
 import { selectsEveryTest } from './run-selection.ts';
 import { resolveIdentity } from './fixtures/session.ts';
-import { describeRestoreError, restorePending } from './workspace-override.ts';
+import { describeRestoreError, pendingRestores, restorePending } from './workspace-override.ts';
+import { clashingSettings, describeClashes } from './settings.ts';
 import { LAB_REASON_VARIABLE, LAB_USED_VARIABLE } from './diagnosis/finding.ts';
 
 /** What the report's environment section names: the deployment as Kasm describes it (zones, agents). */
@@ -132,7 +133,16 @@ export default async function globalSetup(_config: FullConfig): Promise<() => Pr
   // The diagnosis reporter (this process) says which lab the run was judged against.
   process.env[LAB_USED_VARIABLE] = chosen.kind;
   if (chosen.reason) process.env[LAB_REASON_VARIABLE] = chosen.reason;
-  Object.assign(process.env, lab.env);
+  // The lab's own KASM_STATE_DIR is not taken: the run's baseline, ledger and restore files stay in the user's, so
+  // `--compare` finds the lab's last healthy run and nothing is written into the lab's folder after it is gone.
+  const { KASM_STATE_DIR: _labStateDir, ...labEnv } = lab.env;
+  const clashes = clashingSettings(labEnv, process.env);
+  if (clashes.length) {
+    await lab.stop();
+    console.error(describeClashes(clashes));
+    process.exit(2);
+  }
+  Object.assign(process.env, labEnv);
   try {
     loadConfig({ refresh: true });
   } catch (error) {
@@ -149,5 +159,12 @@ export default async function globalSetup(_config: FullConfig): Promise<() => Pr
   return async () => {
     await run.end();
     await lab.stop();
+    forgetLab(loadConfig());
   };
+}
+
+/** The lab is gone, and its sessions and settings with it: what the state folder kept of them goes too. */
+function forgetLab(config: KasmConfig): void {
+  rmSync(ledgerDir(config), { recursive: true, force: true });
+  for (const item of pendingRestores(config.stateDir, config.url.href)) rmSync(item.file, { force: true });
 }

@@ -148,7 +148,8 @@ export function writeLabEnvironment(lab: LabEnvironment): { env: Record<string, 
     ...(lab.ports.webapp ? { KASM_WEBAPP_PORT: String(lab.ports.webapp) } : {}),
     ...(lab.ports.agent ? { KASM_AGENT_PORT: String(lab.ports.agent) } : {}),
     KASM_LAB_ROOT: lab.root,
-    // Restore files belong with the lab: when it stops there is nothing left to restore.
+    // For the project's tests, which start labs of their own: restore files and baselines belong with the lab. A run
+    // that starts the lab itself (helpers/global-setup.ts) keeps the user's KASM_STATE_DIR instead.
     KASM_STATE_DIR: join(lab.root, 'state'),
   };
   // The secrets go beside it in lab.local.env, as the suite's own environment files keep them: so KASM_ENV_FILE can

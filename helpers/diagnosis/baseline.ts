@@ -98,8 +98,38 @@ function firewallFacts(e: Record<string, unknown>): Facts {
 
 export const findingKey = (f: Pick<Finding, 'check' | 'target'>) => `${f.check}${f.target ? ` [${f.target}]` : ''}`;
 
+/** A value the deployment picks anew each time (a port of the embedded lab), and the name it is compared under. */
+export type Alias = readonly [value: number, name: string];
+
+/**
+ * The embedded lab's ports: each start of the lab picks its own (the address users open, the in-process lab's
+ * servers and SSH hosts), so its baseline compares them by role. A deployment of the user's has none.
+ */
+export function labAliases(config: { clientPort: number; webappPort: number; agentPort: number; ssh: { webapp: readonly { port: number }[]; agents: readonly { port: number }[] } }): Alias[] {
+  return [
+    [config.clientPort, 'client port'],
+    [config.webappPort, 'webapp port'],
+    [config.agentPort, 'agent port'],
+    ...config.ssh.webapp.map((t, i): Alias => [t.port, `webapp-${i + 1} ssh port`]),
+    ...config.ssh.agents.map((t, i): Alias => [t.port, `agent-${i + 1} ssh port`]),
+  ];
+}
+
+/** A fact's name or value with each aliased port, where it is a port (`host:port`, or the whole value), named. */
+function aliased(value: Fact, aliases: readonly Alias[]): Fact {
+  for (const [port, name] of aliases) {
+    if (value === port || value === String(port)) return `<${name}>`;
+  }
+  if (typeof value !== 'string') return value;
+  return value.replace(/:(\d{1,5})(?!\d)/g, (whole, digits: string) => {
+    const alias = aliases.find(([port]) => port === Number(digits));
+    return alias ? `:<${alias[1]}>` : whole;
+  });
+}
+
 /** The facts of a run: every finding's status, and what its check's evidence says that is worth comparing. */
-export function factsOf(diagnosis: Pick<Diagnosis, 'findings'>): Facts {
+export function factsOf(diagnosis: Pick<Diagnosis, 'findings'>, aliases: readonly Alias[] = []): Facts {
+  if (aliases.length) return Object.fromEntries(Object.entries(factsOf(diagnosis)).map(([name, value]) => [String(aliased(name, aliases)), aliased(value, aliases)]));
   const facts: Facts = {};
   for (const finding of diagnosis.findings) {
     const key = findingKey(finding);
@@ -138,8 +168,13 @@ export function compareFacts(baseline: Baseline | undefined, facts: Facts): Comp
 
 // ---------------------------------------------------------------------------------------------- storage
 
-export function lastGreenFile(stateDir: string, kasmUrl: string): string {
-  return join(stateDir, 'baseline', `${createHash('sha256').update(new URL(kasmUrl).origin).digest('hex').slice(0, 12)}-last-green.json`);
+/**
+ * The file of a Kasm's last healthy run: by KASM_URL's origin, or for the embedded lab by its kind, since each start
+ * of the lab has another address and its last healthy run is still the one to compare with.
+ */
+export function lastGreenFile(stateDir: string, kasmUrl: string, embeddedLab?: 'real-parts' | 'in-process'): string {
+  const key = embeddedLab ? `embedded lab (${embeddedLab})` : new URL(kasmUrl).origin;
+  return join(stateDir, 'baseline', `${createHash('sha256').update(key).digest('hex').slice(0, 12)}-last-green.json`);
 }
 
 export function readBaseline(file: string): Baseline | undefined {
@@ -156,8 +191,8 @@ export function readBaseline(file: string): Baseline | undefined {
  * A healthy run becomes the baseline. A narrower run (a --grep) updates only the facts it saw, so `--grep @smoke`
  * after a full run keeps the rest.
  */
-export function saveLastGreen(file: string, previous: Baseline | undefined, diagnosis: Pick<Diagnosis, 'kasmUrl' | 'generatedAt' | 'findings'>): Baseline {
-  const facts = factsOf(diagnosis);
+export function saveLastGreen(file: string, previous: Baseline | undefined, diagnosis: Pick<Diagnosis, 'kasmUrl' | 'generatedAt' | 'findings'>, aliases: readonly Alias[] = []): Baseline {
+  const facts = factsOf(diagnosis, aliases);
   const seen = new Set(Object.keys(facts).map((f) => f.split(' › ')[0]));
   const kept = Object.fromEntries(Object.entries(previous?.facts ?? {}).filter(([name]) => !seen.has(name.split(' › ')[0])));
   const baseline: Baseline = { version: 1, kasmUrl: diagnosis.kasmUrl, generatedAt: diagnosis.generatedAt, facts: { ...kept, ...facts } };
@@ -169,9 +204,10 @@ export function saveLastGreen(file: string, previous: Baseline | undefined, diag
 
 export function formatComparison(comparison: Comparison): string {
   if (!comparison.against) return 'Compare to last green: no healthy run of this Kasm recorded yet; this run becomes the baseline once it is healthy.';
-  const lines = [`Changed since the last healthy run (${comparison.against}): ${comparison.changes.length || 'nothing'}`];
+  const count = comparison.changes.length;
+  const lines = [`Changed since the last healthy run (${comparison.against}): ${count ? `${count} fact${count === 1 ? '' : 's'}` : 'no change'}`];
   for (const c of comparison.changes) lines.push(`  ${c.fact}: ${show(c.before)} -> ${show(c.after)}`);
-  if (comparison.notChecked) lines.push(`  (${comparison.notChecked} baseline fact(s) not looked at by this run)`);
+  if (comparison.notChecked) lines.push(`  (${comparison.notChecked} baseline fact${comparison.notChecked === 1 ? '' : 's'} not looked at by this run)`);
   return lines.join('\n');
 }
 

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { ConfigError, loadConfig, projectRoot, readEnvironmentFiles } from '../config.ts';
 import { redact, redactValue } from '../redact.ts';
 import { diagnosisMarkdown } from '../report/markdown.ts';
-import { compareFacts, factsOf, formatComparison, lastGreenFile, readBaseline, saveLastGreen } from './baseline.ts';
+import { compareFacts, factsOf, formatComparison, labAliases, lastGreenFile, readBaseline, saveLastGreen } from './baseline.ts';
 import { CHECKS, isCheckId } from './catalog.ts';
 import { diagnose } from './diagnose.ts';
 import { CHANGE_ATTACHMENT, FINDING_ATTACHMENT, LAB_REASON_VARIABLE, LAB_USED_VARIABLE, type Diagnosis, type Finding, type SettingChange } from './finding.ts';
@@ -62,6 +62,8 @@ export function formatDiagnosis(diagnosis: Diagnosis): string {
 
 interface Settings {
   url: URL | undefined;
+  /** The ports an embedded lab picked (labAliases), when the run's configuration validates. */
+  lab?: Parameters<typeof labAliases>[0];
   reportsDir: string;
   stateDir: string;
   compare: boolean;
@@ -74,7 +76,7 @@ interface Settings {
 function settings(): Settings {
   try {
     const config = loadConfig({ refresh: true });
-    return { url: config.url, reportsDir: config.reportsDir, stateDir: config.stateDir, compare: config.compare };
+    return { url: config.url, lab: config, reportsDir: config.reportsDir, stateDir: config.stateDir, compare: config.compare };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     const { variables } = readEnvironmentFiles();
@@ -110,17 +112,19 @@ export default class DiagnosisReporter implements Reporter {
     const changes = outcomes.flatMap(({ result: r }) => changesOf(r));
     if (!findings.length && result.status !== 'passed') return undefined;
     const diagnosis = redactValue(diagnose(findings, config.url?.origin ?? 'unknown (KASM_URL not set where the report was merged)', new Date(), changes));
-    const labKind = process.env[LAB_USED_VARIABLE];
-    if (labKind === 'real-parts' || labKind === 'in-process') diagnosis.lab = { kind: labKind, ...(process.env[LAB_REASON_VARIABLE] ? { reason: process.env[LAB_REASON_VARIABLE] } : {}) };
+    const used = process.env[LAB_USED_VARIABLE];
+    const labKind = used === 'real-parts' || used === 'in-process' ? used : undefined;
+    if (labKind) diagnosis.lab = { kind: labKind, ...(process.env[LAB_REASON_VARIABLE] ? { reason: process.env[LAB_REASON_VARIABLE] } : {}) };
     mkdirSync(config.reportsDir, { recursive: true });
-    const facts = factsOf(diagnosis);
+    const aliases = labKind && config.lab ? labAliases(config.lab) : [];
+    const facts = factsOf(diagnosis, aliases);
     // The last healthy run is the baseline; a run asked to compare says what changed since, before it may replace it.
     if (config.url) {
-      const greenFile = lastGreenFile(config.stateDir, config.url.href);
+      const greenFile = lastGreenFile(config.stateDir, config.url.href, labKind);
       const lastGreen = readBaseline(greenFile);
       if (config.compare) diagnosis.comparison = compareFacts(lastGreen, facts);
       // Only a run that finished and passed is a baseline; an interrupted one saw only part of the deployment.
-      if (diagnosis.verdict === 'healthy' && result.status === 'passed') saveLastGreen(greenFile, lastGreen, diagnosis);
+      if (diagnosis.verdict === 'healthy' && result.status === 'passed') saveLastGreen(greenFile, lastGreen, diagnosis, aliases);
     }
     writeFileSync(join(config.reportsDir, 'baseline.json'), `${JSON.stringify({ version: 1, kasmUrl: diagnosis.kasmUrl, generatedAt: diagnosis.generatedAt, facts }, null, 2)}\n`);
     const file = join(config.reportsDir, 'diagnosis.json');
