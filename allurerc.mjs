@@ -23,6 +23,7 @@ export default {
   output: './reports/allure-unshared',
   categories: categories(),
   plugins: {
-    awesome: { options: { singleFile: true, reportName: 'Kasm synthetics', reportLanguage: 'en' } },
+    // The tree by hop, then the guide's section, then the check (labels the check fixture sets on every result).
+    awesome: { options: { singleFile: true, reportName: 'Kasm synthetics', reportLanguage: 'en', groupBy: ['epic', 'feature', 'story'] } },
   },
 };

@@ -15,6 +15,7 @@ import { resolveIdentity } from './fixtures/session.ts';
 import { describeRestoreError, pendingRestores, restorePending } from './workspace-override.ts';
 import { clashingSettings, describeClashes } from './settings.ts';
 import { LAB_REASON_VARIABLE, LAB_USED_VARIABLE } from './diagnosis/finding.ts';
+import { plural } from './report/text.ts';
 
 /** What the report's environment section names: the deployment as Kasm describes it (zones, agents). */
 async function describeRun(api: KasmApiClient, config: KasmConfig): Promise<void> {
@@ -47,7 +48,7 @@ async function cleanUp(config: KasmConfig): Promise<void> {
       const found = swept.destroyed.length + swept.failed.length;
       if (found || swept.apiSearch || swept.ignored.length) {
         console.log(
-          `Cleanup: ${found ? `destroyed ${swept.destroyed.length} of ${found} session(s) left behind by an earlier run${swept.destroyed.length ? ` (${swept.destroyed.join(', ')})` : ''}` : 'no session left behind'}` +
+          `Cleanup: ${found ? `destroyed ${swept.destroyed.length} of ${plural(found, 'session')} left behind by an earlier run${swept.destroyed.length ? ` (${swept.destroyed.join(', ')})` : ''}` : 'no session left behind'}` +
             `${swept.failed.length ? `; could not destroy ${swept.failed.map((f) => `${f.kasmId}: ${f.reason}`).join('; ')}` : ''}${swept.apiSearch ? `; ${swept.apiSearch}` : ''}` +
             `${swept.ignored.length ? `; ${swept.ignored.length} ledger entr${swept.ignored.length === 1 ? 'y' : 'ies'} of another user id ignored and removed (not destroyed)` : ''}`,
         );
@@ -88,7 +89,7 @@ function startRun(): { observe(config: KasmConfig): void; end(): Promise<void> }
     async end() {
       await early;
       const problems = await destroyObserved(dir, loadConfig()).catch((error: unknown) => [error instanceof Error ? error.message : String(error)]);
-      if (problems.length) console.log(`Cleanup: could not destroy the run's observed session(s): ${problems.join('; ')} (the next run destroys them)`);
+      if (problems.length) console.log(`Cleanup: could not destroy the run's observed sessions: ${problems.join('; ')} (the next run destroys them)`);
     },
   };
 }

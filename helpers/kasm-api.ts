@@ -1,6 +1,7 @@
 // The Developer API client. Versions differ in how credentials travel (KASM-FACTS §1.1): JSON body keys in 1.7-1.19,
 // HTTP Basic in the newer Developer docs; `auto` tries the body first and remembers what the server accepted.
 // Errors can come back with a 2xx and an error_message (§1.2), so the body is read before the status is trusted.
+import { describeAnswer, serverName } from './http-answer.ts';
 import { performance } from 'node:perf_hooks';
 import { request, type Agent, type Dispatcher } from 'undici';
 import type { KasmConfig } from './config.ts';
@@ -38,7 +39,7 @@ export class KasmApiError extends Error {
     readonly code: ApiErrorCode,
     readonly call: string,
     message: string,
-    readonly details: { status?: number; body?: string; errorMessage?: string } = {},
+    readonly details: { status?: number; body?: string; errorMessage?: string; server?: string } = {},
     options?: { cause?: unknown },
   ) {
     super(redact(message), options);
@@ -75,7 +76,7 @@ export class KasmApiClient {
     return new URL(path, this.config.url);
   }
 
-  async #send(path: string, body: Record<string, unknown>, style: Credentials, call: string): Promise<{ status: number; text: string; ms: number }> {
+  async #send(path: string, body: Record<string, unknown>, style: Credentials, call: string): Promise<{ status: number; text: string; ms: number; server: string | string[] | undefined }> {
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     const payload = { ...body };
     if (style === 'basic') headers.authorization = `Basic ${Buffer.from(`${this.config.api.key}:${this.config.api.secret}`).toString('base64')}`;
@@ -93,7 +94,7 @@ export class KasmApiClient {
         signal: AbortSignal.timeout(this.config.timeouts.http),
       });
       const text = await boundedText(res.body, MAX_ANSWER_BYTES);
-      return { status: res.statusCode, text, ms: performance.now() - started };
+      return { status: res.statusCode, text, ms: performance.now() - started, server: res.headers.server };
     } catch (error) {
       throw networkError(call, this.url(path), error, this.config.timeouts.http);
     }
@@ -105,7 +106,7 @@ export class KasmApiClient {
     const styles: Credentials[] = this.#style ? [this.#style] : ['json', 'basic'];
     let last: KasmApiError | undefined;
     for (const style of styles) {
-      const { status, text, ms } = await this.#send(path, body, style, name);
+      const { status, text, ms, server } = await this.#send(path, body, style, name);
       const parsed = parseBody(text);
       const errorMessage = typeof parsed?.error_message === 'string' ? parsed.error_message : undefined;
       if (status === 401 || status === 403) {
@@ -116,7 +117,7 @@ export class KasmApiClient {
         throw new KasmApiError('KASM_API_ERROR', name, `${path} answered ${status} with error_message "${errorMessage}"`, { status, errorMessage, body: text.slice(0, 500) });
       }
       if (status < 200 || status >= 300) {
-        throw new KasmApiError('KASM_API_HTTP', name, `${path} answered HTTP ${status}: ${text.slice(0, 200).replace(/\s+/g, ' ')}`, { status, body: text.slice(0, 500) });
+        throw new KasmApiError('KASM_API_HTTP', name, `${path} answered ${describeAnswer(status, text, server)}`, { status, body: text.slice(0, 500), ...(serverName(server) ? { server: serverName(server) } : {}) });
       }
       if (parsed === undefined) {
         throw new KasmApiError('KASM_API_MALFORMED', name, `${path} answered ${status} with a body that is not a JSON object: ${text.slice(0, 120)}`, { status, body: text.slice(0, 500) });
@@ -128,7 +129,7 @@ export class KasmApiClient {
   }
 
   /** GET /api/__healthcheck without credentials. */
-  async health(): Promise<{ status: number; text: string; ms: number; body: Record<string, unknown> | undefined }> {
+  async health(): Promise<{ status: number; text: string; ms: number; body: Record<string, unknown> | undefined; server: string | undefined }> {
     const url = this.url('/api/__healthcheck');
     const started = performance.now();
     usedKasm(this.config);
@@ -140,7 +141,7 @@ export class KasmApiClient {
         signal: AbortSignal.timeout(this.config.timeouts.http),
       });
       const text = await boundedText(res.body, MAX_ANSWER_BYTES);
-      return { status: res.statusCode, text, ms: performance.now() - started, body: parseBody(text) };
+      return { status: res.statusCode, text, ms: performance.now() - started, body: parseBody(text), server: serverName(res.headers.server) };
     } catch (error) {
       throw networkError('__healthcheck', url, error, this.config.timeouts.http);
     }

@@ -1,5 +1,7 @@
 import { check, test } from '../helpers/fixtures/index.ts';
+import { explainApiError } from '../helpers/diagnosis/explain.ts';
 import { KasmApiError } from '../helpers/kasm-api.ts';
+import { plural } from '../helpers/report/text.ts';
 
 const PLACEHOLDER = /^\$\w+\$$/;
 const isWithin = (host: string, primary: string) => host === primary || host.endsWith(`.${primary}`);
@@ -16,7 +18,9 @@ test('zone domains are sub-domains of the primary Kasm domain and the session ra
         if (host && !PLACEHOLDER.test(host)) hosts.set(host, `zone "${zone.zone_name}" Proxy Hostname`);
       }
     } catch (error) {
-      if (!(error instanceof KasmApiError) || !['KASM_API_AUTH', 'KASM_API_ERROR'].includes(error.code)) throw error;
+      if (!(error instanceof KasmApiError)) throw error;
+      // A refusal or an error_message leaves KASM_ZONE_HOSTS to check; anything else (a 502, a timeout) is the api's.
+      if (!['KASM_API_AUTH', 'KASM_API_ERROR'].includes(error.code)) check.fail(explainApiError(error, config.url));
       await check.evidence('get_zones', `not readable (${error.code === 'KASM_API_AUTH' ? 'not allowed with this API key' : `${error.code}: ${error.message}`}); only KASM_ZONE_HOSTS was checked`);
     }
     return hosts;
@@ -34,7 +38,7 @@ test('zone domains are sub-domains of the primary Kasm domain and the session ra
   if (outside.length || cors.length) {
     const parts = [
       ...outside.map(([host, from]) => `${host} (${from}) is not a sub-domain of ${primary}`),
-      ...(cors.length ? [`${cors.length} CORS error(s) from ${[...new Set(cors.map((c) => c.origin ?? 'unknown origin'))].join(', ')}: ${cors[0]!.text.slice(0, 200)}`] : []),
+      ...(cors.length ? [`${plural(cors.length, 'CORS error')} from ${[...new Set(cors.map((c) => c.origin ?? 'unknown origin'))].join(', ')}: ${cors[0]!.text.slice(0, 200)}`] : []),
     ];
     check.fail({
       summary: parts.join('; '),
@@ -43,5 +47,5 @@ test('zone domains are sub-domains of the primary Kasm domain and the session ra
         : undefined,
     });
   }
-  check.pass(`${zoneHosts.size ? [...zoneHosts.keys()].join(', ') : 'no zone host name'} within ${primary}; no CORS error in ${opened.recorder.console.length} console messages`);
+  check.pass(`${zoneHosts.size ? [...zoneHosts.keys()].join(', ') : 'no zone host name'} within ${primary}; no CORS error in ${plural(opened.recorder.console.length, 'console message')}`);
 });

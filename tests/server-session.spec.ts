@@ -10,6 +10,7 @@ import { maskOtherSessions, namesOtherSession, type OwnSession } from '../helper
 import { parseNginxAccessLog } from '../helpers/logs/nginx.ts';
 import type { Servers } from '../helpers/fixtures/servers.ts';
 import type { CommandResult } from '../helpers/probes/ssh.ts';
+import { plural } from '../helpers/report/text.ts';
 
 interface ApiLines {
   host: string;
@@ -74,9 +75,9 @@ for (const [id, path] of [
       unparsed: logs.map((l) => ({ host: l.host, count: l.unparsed.length, sample: ownLines(l.unparsed.slice(0, 3), ours) })),
     });
     const own = sessionCalls(path, calls, mentions, opened.kasmId);
-    const elsewhere = own.others ? `; ${own.others} call(s) in the window were for other sessions` : '';
+    const elsewhere = own.others ? `; ${plural(own.others, 'call')} in the window ${own.others === 1 ? 'was' : 'were'} for other sessions` : '';
     if (own.accepted.length) {
-      check.pass(`${path} answered 202 for session ${opened.kasmId} (${own.accepted.length} line(s) naming it on ${[...new Set(own.accepted.map((c) => c.host))].join(', ')}${elsewhere})`);
+      check.pass(`${path} answered 202 for session ${opened.kasmId} (${plural(own.accepted.length, 'line')} naming it on ${[...new Set(own.accepted.map((c) => c.host))].join(', ')}${elsewhere})`);
       return;
     }
     const denials = own.denied.length ? own.denied : own.unattributed.filter((c) => c.entry.kind === 'access' && (c.entry.status === 401 || c.entry.status === 403));
@@ -97,7 +98,7 @@ for (const [id, path] of [
     const unattributedOk = own.unattributed.filter((c) => c.entry.kind === 'access' && c.entry.status === 202);
     if (unattributedOk.length) {
       check.warn({
-        summary: `${unattributedOk.length} ${path} call(s) answered 202 in the session's window, but no line names a session (no Referer logged), so whether session ${opened.kasmId}'s was accepted is not shown${elsewhere}`,
+        summary: `${plural(unattributedOk.length, `${path} call`)} answered 202 in the session's window, but no line names a session (no Referer logged), so whether session ${opened.kasmId}'s was accepted is not shown${elsewhere}`,
         remediation: "Nothing is known to be broken: kasm_api's access lines carry no Referer here, so calls cannot be told apart by session. Check the agent's kasm_proxy logged the session's websockify (agent.websocket-log).",
       });
       return;

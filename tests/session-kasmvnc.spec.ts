@@ -8,6 +8,7 @@ import { skipWithoutHosts } from '../helpers/fixtures/servers.ts';
 import type { CheckId } from '../helpers/diagnosis/catalog.ts';
 import { isWebsockifyPath, type HandlerAuth, type HandlerGroup, type KasmVncCrash } from '../helpers/logs/kasmvnc.ts';
 import type { KasmConfig } from '../helpers/config.ts';
+import { plural } from '../helpers/report/text.ts';
 
 /** What a KasmVNC-side failure leaves behind on the way to it: explained by it, not faults of their own. */
 const STREAM_CHECKS: CheckId[] = ['path.websocket-upgrade', 'path.websocket-hold', 'session.stream', 'agent.websocket-log'];
@@ -86,7 +87,7 @@ function nothingSeen(check: Check, reading: KasmVncReading, what: string): void 
   }
   check.fail({
     summary: reading.groups.length
-      ? `no /websockify request reached KasmVNC in ${reading.container.name} (${reading.groups.length} other request(s) logged: ${reading.groups.slice(-5).map((g) => g.path ?? g.result).join(', ')})`
+      ? `no /websockify request reached KasmVNC in ${reading.container.name} (${plural(reading.groups.length, 'other request')} logged: ${reading.groups.slice(-5).map((g) => g.path ?? g.result).join(', ')})`
       : `no request at all reached KasmVNC in ${reading.container.name} (${reading.logPath} holds no websocket line)`,
     remediation: "The desktop's WebSocket never got to the container: follow path.websocket-upgrade and agent.websocket-log (something in front of Kasm, or the agent's kasm_proxy, stopped it).",
     hop: 'path',
@@ -153,14 +154,14 @@ test.describe('KasmVNC in the session container', { tag: ['@kasmvnc', '@agent'] 
       const reason = AUTH_TEXT[first.auth as keyof typeof AUTH_TEXT] ?? first.auth;
       const line = first.lines.find((l) => l.message.startsWith('Authentication attempt failed'))?.message ?? '';
       check.fail({
-        summary: `KasmVNC refused ${refusedSession.length} of the session's request(s) in ${reading.container.name}: ${reason} (${describeGroup(first)}; "${line}")`,
+        summary: `KasmVNC refused ${refusedSession.length} of the session's ${refusedSession.length === 1 ? 'request' : 'requests'} in ${reading.container.name}: ${reason} (${describeGroup(first)}; "${line}")`,
         hop: 'agent',
         explains: STREAM_CHECKS,
       });
     }
     const socket = reading.groups.find((g) => isWebsocket(g) && g.auth === 'matched');
     if (socket) {
-      const others = refused.length ? `; ${refused.length} other request(s) came without valid credentials (${refused.slice(0, 3).map((g) => g.path ?? 'path not logged').join(', ')}), not the session's` : '';
+      const others = refused.length ? `; ${plural(refused.length, 'other request')} came without valid credentials (${refused.slice(0, 3).map((g) => g.path ?? 'path not logged').join(', ')}), not the session's` : '';
       check.pass(`BasicAuth matched for the websocket (handler ${socket.id}) in ${reading.container.name}${others}; ${overrideNote(reading)}`);
       return;
     }
@@ -174,14 +175,22 @@ test.describe('KasmVNC in the session container', { tag: ['@kasmvnc', '@agent'] 
     const version = await test.step('agent: Xvnc -version inside the container', () => kasmvnc.xvncVersion(reading.container, check));
     const build = /Xvnc (KasmVNC \S+) - built/.exec(version)?.[1] ?? version.split('\n')[0];
     const crashes = reading.log.crashes;
+    if (!reading.log.entries.length) {
+      // Nothing read is nothing judged: a crash before the first line, or a log elsewhere, would look the same.
+      check.warn({
+        summary: `not judged: ${reading.logPath} in ${reading.container.name} holds no line for this session, so a crash could not show (${build})`,
+        remediation: 'If the stream checks failed, the session never reached KasmVNC: follow them first. Otherwise this KasmVNC writes its lines elsewhere: open a shell in the session container (`sudo docker exec -it <container> bash`) and look at `ls -la ~/.vnc/`.',
+      });
+      return;
+    }
     if (!crashes.length) {
-      check.pass(`no crash in ${reading.log.entries.length} lines of ${reading.logPath} in ${reading.container.name} (${build})`);
+      check.pass(`no crash in ${plural(reading.log.entries.length, 'line')} of ${reading.logPath} in ${reading.container.name} (${build})`);
       return;
     }
     await check.evidence('KasmVNC support bundle', supportBundle(opened.kasmId, reading, version));
     const first = crashes[0]!;
     check.fail({
-      summary: `KasmVNC crashed ${crashes.length} time(s) in ${reading.container.name}: ${signalText(first)}, ${first.frames.length}-frame backtrace; ${first.restarted ? `restarted${first.restartedAt ? ` at ${first.restartedAt.toISOString()}` : ''}` : 'not restarted yet'} (${build}); the support bundle holds the backtrace and Xvnc -version`,
+      summary: `KasmVNC crashed ${plural(crashes.length, 'time')} in ${reading.container.name}: ${signalText(first)}, ${first.frames.length}-frame backtrace; ${first.restarted ? `restarted${first.restartedAt ? ` at ${first.restartedAt.toISOString()}` : ''}` : 'not restarted yet'} (${build}); the support bundle holds the backtrace and Xvnc -version`,
       explains: STREAM_CHECKS,
     });
   });

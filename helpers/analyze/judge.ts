@@ -7,6 +7,7 @@ import { parseKasmApiLog, type KasmApiAccess, type KasmApiEntry } from '../logs/
 import { groupByHandler, judgeHandlers, parseKasmVncLog, type HandlerFinding, type KasmVncCrash } from '../logs/kasmvnc.ts';
 import { parseNginxAccessLog, type NginxAccess, type NginxError } from '../logs/nginx.ts';
 import type { Format } from './route.ts';
+import { plural } from '../report/text.ts';
 
 export type Severity = 'fail' | 'warn' | 'info';
 
@@ -111,7 +112,7 @@ function serverErrors(entries: NginxAccess[]): Finding[] {
       severity: 'fail',
       format: 'nginx',
       hop: check.hop,
-      title: `kasm_proxy answered ${failed.length} requests with 5xx (${describeCounts(countBy(failed, (e) => String(e.status)))})`,
+      title: `kasm_proxy answered ${plural(failed.length, 'request')} with 5xx (${describeCounts(countBy(failed, (e) => String(e.status)))})`,
       evidence: sample(failed.map((e) => e.raw)),
       guideSection: check.guideSection,
       fix: check.remediation,
@@ -167,7 +168,7 @@ function upgradedTimeouts(errors: NginxError[]): Finding[] {
       severity: 'fail',
       format: 'nginx',
       hop: check.hop,
-      title: `nginx closed ${cut.length} WebSocket(s) that were quiet longer than its proxy_read_timeout ("upstream timed out ... while proxying upgraded connection"): an idle timeout cuts sessions whose user does not type or move`,
+      title: `nginx closed ${plural(cut.length, 'WebSocket')} that ${cut.length === 1 ? 'was' : 'were'} quiet longer than its proxy_read_timeout ("upstream timed out ... while proxying upgraded connection"): an idle timeout cuts sessions whose user does not type or move`,
       evidence: sample(cut.map((e) => e.raw)),
       guideSection: check.guideSection,
       fix: 'Raise proxy_read_timeout (and proxy_send_timeout) for /desktop/ and /websockify on the nginx that logged this, e.g. to 1800s as kasm_proxy has.',
@@ -187,9 +188,9 @@ function judgeDockerPs(lines: string[]): Judged {
   const check = CHECKS['webapp.containers'];
   const base = { format: 'docker_ps' as const, hop: check.hop, guideSection: check.guideSection, fix: check.remediation };
   const findings: Finding[] = [];
-  if (bad.length > 0) findings.push({ ...base, severity: 'fail', title: `${bad.length} of ${ps.containers.length} containers are not Up and healthy: ${bad.map((c) => `${c.names} (${c.status})`).join(', ')}`, evidence: sample(bad.map((c) => c.raw)) });
+  if (bad.length > 0) findings.push({ ...base, severity: 'fail', title: `${bad.length} of ${plural(ps.containers.length, 'container')} ${bad.length === 1 ? 'is' : 'are'} not Up and healthy: ${bad.map((c) => `${c.names} (${c.status})`).join(', ')}`, evidence: sample(bad.map((c) => c.raw)) });
   if (starting.length > 0) findings.push({ ...base, severity: 'warn', title: `still starting: ${starting.map((c) => c.names).join(', ')}`, evidence: [] });
-  if (findings.length === 0 && ps.containers.length > 0) findings.push({ ...base, severity: 'info', title: `${ps.containers.length} containers Up`, evidence: [], fix: '' });
+  if (findings.length === 0 && ps.containers.length > 0) findings.push({ ...base, severity: 'info', title: `${plural(ps.containers.length, 'container')} Up`, evidence: [], fix: '' });
   return { findings, unparsed: ps.unparsed };
 }
 
@@ -198,6 +199,9 @@ const VNC_CHECK = CHECKS['session.stream'];
 
 function handlerFix(finding: HandlerFinding): string {
   if (/Basic auth failed/.test(finding.message)) return 'The agent\'s kasm_proxy injects the per-session Authorization header: destroy the session and start a new one; if it persists, read the agent\'s kasm_proxy log for the request.';
+  if (/non-SSL connection disallowed/.test(finding.message)) return 'KasmVNC takes only TLS here: the agent\'s kasm_proxy (or whatever reaches the session container) must connect with https://, as Kasm\'s own proxy config does.';
+  if (/blacklisted/.test(finding.message)) return 'KasmVNC blocks an address after repeated failed logins: fix the credentials that fail first (the Basic auth lines), then start a new session.';
+  if (/rejected the request/.test(finding.message)) return 'KasmVNC refused the request itself: the quoted line says why; a device in the path that changes the request (method, headers) is the usual cause.';
   if (/could not identify/.test(finding.message)) return 'A device in the path (L7 firewall, proxy, client security software) altered the websocket handshake: let the Upgrade, Connection and Sec-WebSocket-* headers through unchanged.';
   return '';
 }
@@ -224,14 +228,15 @@ function judgeKasmVnc(lines: string[]): Judged {
     format: 'kasmvnc',
     hop: 'session',
     title: h.message,
-    evidence: sample(groups.find((g) => g.id === h.handler)?.lines.map((l) => l.raw) ?? []),
+    // The lines that explain it first (the auth or rejection line), then the handler's others for context.
+    evidence: sample([...new Set([...(h.lines ?? []), ...(groups.find((g) => g.id === h.handler)?.lines.map((l) => l.raw) ?? [])])]),
     guideSection: VNC_CHECK.guideSection,
     fix: handlerFix(h),
   }));
   findings.push(...log.crashes.map((c) => crashFinding(c, log.versions.at(-1))));
   if (groups.length > 0) {
     const counts = describeCounts(countBy(groups, (g) => g.result));
-    findings.push({ severity: 'info', format: 'kasmvnc', hop: 'session', title: `${groups.length} websocket handlers: ${counts}`, evidence: [], guideSection: VNC_CHECK.guideSection, fix: '' });
+    findings.push({ severity: 'info', format: 'kasmvnc', hop: 'session', title: `${plural(groups.length, 'websocket handler')}: ${counts}`, evidence: [], guideSection: VNC_CHECK.guideSection, fix: '' });
   }
   return { findings, unparsed: log.unparsed };
 }

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { analyze, type Analysis, type Finding } from '../analyze/index.ts';
 import { guideLink } from '../diagnosis/catalog.ts';
 import { redact } from '../redact.ts';
+import { plural } from '../report/text.ts';
 
 const USAGE = `usage: npm run analyze -- <file | -> [--json]
   <file>   a captured log: docker logs kasm_api / kasm_proxy / <session> 2>&1, a KasmVNC ~/.vnc/*.log,
@@ -44,7 +45,7 @@ function readInput(source: string): string {
   }
 }
 
-const LABEL = { fail: 'FAIL', warn: 'WARN', info: 'ok  ' } as const;
+const LABEL = { fail: 'FAIL', warn: 'WARN', info: 'info' } as const;
 
 function findingText(finding: Finding): string[] {
   const out = [`${LABEL[finding.severity]} [${finding.hop}/${finding.format}] ${finding.title}`];
@@ -59,7 +60,7 @@ function countsText(result: Analysis): string[] {
   const formats = Object.entries(counts.byFormat)
     .filter(([, n]) => n > 0)
     .map(([format, n]) => `${format} ${n}`);
-  const out = [`${counts.lines} lines read${formats.length ? ` (${formats.join(', ')})` : ''}; ${counts.unreadable} could not be read`];
+  const out = [`${plural(counts.lines, 'line')} read${formats.length ? ` (${formats.join(', ')})` : ''}; ${counts.unreadable} could not be read`];
   for (const line of counts.unreadableSamples) out.push(`  ? ${line}`);
   return out;
 }

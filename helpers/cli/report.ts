@@ -9,6 +9,7 @@ import { ConfigError, loadConfig, projectRoot } from '../config.ts';
 import { formatBytes, parseBudget } from '../report/budget.ts';
 import { buildReports, type ReportOutcome } from '../report/build.ts';
 import { ReportError } from '../report/errors.ts';
+import { plural } from '../report/text.ts';
 
 const USAGE = `usage: npm run report
   reads <KASM_REPORTS_DIR>/allure-results and diagnosis.json (from npm run check)
@@ -19,7 +20,7 @@ const size = (bytes: number) => `${formatBytes(bytes)}, ${bytes} bytes`;
 
 function summary(outcome: ReportOutcome, budget: number): string {
   const { report, incident, markdown } = outcome;
-  const cut = incident.trimmed.length ? `, ${incident.trimmed.length} attachment(s) cut to fit` : '';
+  const cut = incident.trimmed.length ? `, ${plural(incident.trimmed.length, 'attachment')} cut to fit` : '';
   return [
     `Allure report:   ${shown(report.path)} (${size(report.bytes)})`,
     `Incident file:   ${shown(incident.path)} (${size(incident.bytes)}; budget ${size(budget)}${cut})`,

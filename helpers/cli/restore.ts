@@ -3,6 +3,7 @@
 // something could not be restored, 2 when the environment is unusable.
 import { ConfigError, loadConfig } from '../config.ts';
 import { describeRestoreError, pendingRestores, restorePending } from '../workspace-override.ts';
+import { plural } from '../report/text.ts';
 
 const USAGE = 'usage: npm run restore [-- --force]\n  --force  restore even when the setting changed again after the suite changed it';
 
@@ -23,7 +24,7 @@ async function main(argv: string[]): Promise<number> {
   const pending = pendingRestores(config.stateDir, config.url.href);
   const others = pendingRestores(config.stateDir).length - pending.length;
   if (!pending.length) {
-    console.log(`Nothing to restore for ${config.url.origin} (${config.stateDir}).${others ? ` ${others} restore file(s) there belong to other Kasm URLs.` : ''}`);
+    console.log(`Nothing to restore for ${config.url.origin} (${config.stateDir}).${others ? ` ${plural(others, 'restore file')} there ${others === 1 ? 'belongs' : 'belong'} to other Kasm URLs.` : ''}`);
     return 0;
   }
   let failed = 0;

@@ -48,7 +48,7 @@ export function explainApiError(error: unknown, kasmUrl: URL): Explanation {
     case 'KASM_API_HTTP':
       if (error.details.status !== undefined && error.details.status >= 502 && error.details.status <= 504) {
         return {
-          summary: `${error.call}: kasm_proxy answered ${error.details.status}: kasm_api is down or kasm_proxy cannot reach it`,
+          summary: `${error.call}: ${error.message}: kasm_api is down or kasm_proxy cannot reach it`,
           remediation:
             'On the WebApp servers: `sudo docker ps -a` (kasm_api Up?), `sudo docker logs --tail 100 kasm_api`; then stop and start Kasm (`sudo /opt/kasm/bin/stop && sudo /opt/kasm/bin/start`) so kasm_proxy re-resolves the containers.',
           hop: 'api',

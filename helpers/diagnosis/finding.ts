@@ -1,5 +1,6 @@
 import type { Comparison } from './baseline.ts';
 import type { CheckId, Hop } from './catalog.ts';
+import type { Counts, Coverage, TestOutcome } from './tally.ts';
 
 export type FindingStatus = 'pass' | 'fail' | 'warn' | 'skip';
 
@@ -41,6 +42,11 @@ export interface Diagnosis {
   generatedAt: string;
   kasmUrl: string;
   findings: Finding[];
+  /** Every test of the run with its one outcome (checks and the @mutating steps): what every artifact counts. */
+  tests: TestOutcome[];
+  counts: Counts;
+  /** Which hops some check judged, and why the others were not. */
+  coverage: Coverage;
   /** Settings changed and restored during the run, in order; empty unless KASM_ALLOW_MUTATIONS=true. */
   changes: SettingChange[];
   /** What changed since the last healthy run, with KASM_COMPARE=true (`npm run check -- --compare`). */

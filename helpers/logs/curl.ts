@@ -93,7 +93,7 @@ function tlsMeaning(exitCode: number, error: string): string {
   if (exitCode === 60 || exitCode === 51 || exitCode === 83 || exitCode === 90 || exitCode === 91) {
     return 'the server\'s certificate was rejected: typical of an inspecting proxy that re-signs TLS with its own CA';
   }
-  return 'the TLS handshake failed: typical of an inspecting proxy or a firewall that interferes with TLS';
+  return 'the TLS handshake failed: the two sides agree on no protocol version or cipher, or a device in the path (an inspecting proxy, an L7 firewall) interferes with TLS';
 }
 
 const TLS_EXITS = new Set([35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91]);
@@ -104,9 +104,12 @@ function failed(exitCode: number | null, error: string): Pick<CurlClass, 'code' 
   if (exitCode === 5) return { code: 'DNS', meaning: `the proxy's host name does not resolve from here${detail}` };
   if (exitCode === 7) return { code: 'REFUSED_OR_NO_ROUTE', meaning: `${connectMeaning(error)}${detail}` };
   if (exitCode === 28 || exitCode === 124) return { code: 'TIMEOUT', meaning: `${timeoutMeaning(error)}${detail}` };
+  // A reset is a refusal (a firewall's REJECT with tcp-reset, a device cutting the connection), not evidence of a
+  // device reading the traffic: curl reports it as a TLS error (35) only because the handshake was under way.
+  if (exitCode === 35 && /reset by peer|connection reset/i.test(error)) return { code: 'REFUSED_OR_NO_ROUTE', meaning: `the connection was reset during the TLS handshake: a firewall rejecting the port with a TCP reset, or a device in the path cutting the connection${detail}` };
   if (exitCode !== null && TLS_EXITS.has(exitCode)) return { code: 'TLS', meaning: `${tlsMeaning(exitCode, error)}${detail}` };
   if (exitCode === 52) return { code: 'OTHER', meaning: `the server closed the connection without answering: often a firewall or proxy cutting it, or a TLS port reached with http://${detail}` };
-  if (exitCode === 56) return { code: 'OTHER', meaning: `the connection was reset while waiting for the answer: often a firewall or inspecting device resetting it${detail}` };
+  if (exitCode === 56) return { code: 'OTHER', meaning: `the connection was reset while waiting for the answer: a firewall or another device in the path reset it${detail}` };
   if (exitCode === 127) return { code: 'OTHER', meaning: 'curl is not installed on this machine' };
   if (exitCode === null) return { code: 'OTHER', meaning: 'curl was killed before it finished' };
   return { code: 'OTHER', meaning: `curl failed with exit code ${exitCode}${detail}` };

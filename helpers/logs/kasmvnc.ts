@@ -250,22 +250,34 @@ export interface HandlerFinding {
   handler: number;
   path?: string;
   message: string;
+  /** The handler's lines that explain the finding (its auth, rejection or failed-checks line, its access line). */
+  lines?: string[];
+}
+
+/** The lines of a group worth quoting: what KasmVNC said about auth, a rejection or failed checks, and the access line. */
+function explainingLines(group: HandlerGroup): string[] {
+  const telling = (m: string) => AUTH.some(([re]) => re.test(m)) || REJECTED.test(m) || FAILED_CHECKS.test(m) || ACCESS.test(m);
+  return group.lines.filter((l) => telling(l.message)).map((l) => l.raw);
 }
 
 function judgeOne(group: HandlerGroup): HandlerFinding | null {
   const base = { handler: group.id, ...(group.path !== undefined ? { path: group.path } : {}) };
   const where = `handler ${group.id}${group.path !== undefined ? ` (${group.method ?? 'GET'} ${group.path})` : ''}`;
   if (group.result === 'auth-failed') {
-    return { severity: 'fail', ...base, message: `${where}: Basic auth failed (${group.auth}): the last nginx in the path did not inject the session's Authorization header, or injected a stale one` };
+    return { severity: 'fail', ...base, lines: explainingLines(group), message: `${where}: Basic auth failed (${group.auth}): the last nginx in the path did not inject the session's Authorization header, or injected a stale one` };
   }
   if (group.failedChecks !== undefined && !group.misleading && group.result !== 'websocket' && isWebsockifyPath(group.path)) {
-    return { severity: 'fail', ...base, message: `${where}: KasmVNC could not identify the /websockify request as a websocket: ${group.failedChecks}` };
+    return { severity: 'fail', ...base, lines: explainingLines(group), message: `${where}: KasmVNC could not identify the /websockify request as a websocket: ${group.failedChecks}` };
   }
   if (group.failedChecks !== undefined && group.path === undefined && group.result !== 'websocket') {
     return { severity: 'warn', ...base, message: `${where}: "failed websocket checks, ${group.failedChecks}" for a request whose path the log does not show: read the handler's lines` };
   }
   if (group.misleading) {
     return { severity: 'info', ...base, message: `${where}: "failed websocket checks, ${group.failedChecks ?? ''}" is harmless here: the request was not for /websockify` };
+  }
+  if (group.result === 'rejected' && group.failedChecks === undefined && (isWebsockifyPath(group.path) || group.path === undefined)) {
+    const why = group.lines.map((l) => l.message).find((m) => REJECTED.test(m)) ?? (group.status !== undefined ? `answered ${group.status}` : 'rejected');
+    return { severity: 'fail', ...base, lines: explainingLines(group), message: `${where}: KasmVNC rejected the request: ${why}` };
   }
   return null;
 }

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { projectRoot } from '../config.ts';
 import { HOPS } from '../diagnosis/catalog.ts';
+import { counted } from '../diagnosis/diagnose.ts';
 import type { Diagnosis } from '../diagnosis/finding.ts';
 import { redactValue } from '../redact.ts';
 import { generateAllure } from './allure.ts';
@@ -17,6 +18,7 @@ import { ReportError } from './errors.ts';
 import { diagnosisPanel, injectPanel } from './incident.ts';
 import { diagnosisMarkdown } from './markdown.ts';
 import { copyLatestRun, trimResults, type RunSelection, type TrimRecord } from './results.ts';
+import { plural } from './text.ts';
 
 export interface ReportOptions {
   reportsDir: string;
@@ -71,7 +73,7 @@ export function readDiagnosis(file: string): Diagnosis {
     throw new ReportError('KASM_REPORT_BAD_INPUT', `${file} is not a diagnosis this suite wrote (${where}): run npm run check again.`);
   }
   // Written redacted by the reporter; redacted again in case it was edited by hand or by an older version.
-  return redactValue(parsed.data as unknown as Diagnosis);
+  return redactValue(counted(parsed.data as unknown as Diagnosis));
 }
 
 function requireResults(dir: string): void {
@@ -139,7 +141,7 @@ async function fitIncident(options: ReportOptions, page: string, diagnosis: Diag
       const final = render(current, Buffer.byteLength(render(current, over)) - options.budgetBytes);
       return { html: final, trimmed: [...ledger.values()], fits: false, rounds: round };
     }
-    options.log?.(`Incident file ${formatBytes(bytes)} is over the ${formatBytes(options.budgetBytes)} budget: cut ${step.changed} attachment(s), generating again.`);
+    options.log?.(`Incident file ${formatBytes(bytes)} is over the ${formatBytes(options.budgetBytes)} budget: cut ${plural(step.changed, 'attachment')}, generating again.`);
     current = stripAnalytics(await generateAllure({ resultsDir: results.dir, outputDir: join(work, `out-${round + 1}`), categoriesFile: results.categoriesFile })).html;
   }
 }

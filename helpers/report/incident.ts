@@ -6,6 +6,7 @@ import { formatBytes } from './budget.ts';
 import { ReportError } from './errors.ts';
 import { escapeHtml as e } from './html.ts';
 import type { TrimRecord } from './results.ts';
+import { formatCounts, healthyScope } from '../diagnosis/tally.ts';
 import { oneLine } from './text.ts';
 
 export interface PanelInput {
@@ -71,22 +72,21 @@ function list(title: string, items: string[], ordered = false): string {
 function blockedSection(blocked: Finding[]): string {
   if (!blocked.length) return '';
   const items = blocked.map((f) => `<li><code>${e(f.check)}</code>${f.target ? ` (host <code>${e(f.target)}</code>)` : ''}: ${e(oneLine(f.summary))}</li>`).join('');
-  return `<details><summary>Blocked (${blocked.length}): failed only because a check they depend on failed</summary><ul>${items}</ul></details>`;
+  return `<details><summary>Blocked: failed only because a check they depend on failed</summary><ul>${items}</ul></details>`;
 }
 
 function headline(d: Diagnosis): string {
-  if (d.verdict === 'healthy') return 'Kasm diagnosis: HEALTHY';
+  if (d.verdict === 'healthy') return `Kasm diagnosis: HEALTHY${d.coverage.unchecked.length ? ` (${healthyScope(d.coverage)})` : ''}`;
   return `Kasm diagnosis: BROKEN, faulty hop: ${d.faultyHop ?? 'not determined'}`;
 }
 
 export function diagnosisPanel(input: PanelInput): string {
   const d = input.diagnosis;
-  const count = (s: Finding['status']) => d.findings.filter((f) => f.status === s).length;
   const blocked = d.findings.filter((f) => f.status === 'skip' && f.blockedBy);
   return [
     `<section id="kasm-diagnosis" class="${d.verdict === 'healthy' ? 'kasm-healthy' : 'kasm-broken'}" aria-label="Kasm diagnosis">${STYLE}`,
     `<h1>${e(headline(d))}</h1>`,
-    `<p class="kasm-meta">Kasm URL <code>${e(d.kasmUrl)}</code>, run finished ${e(d.generatedAt)}: ${count('fail')} failed, ${count('warn')} warnings, ${blocked.length} blocked, ${count('skip') - blocked.length} skipped, ${count('pass')} passed.</p>`,
+    `<p class="kasm-meta">Kasm URL <code>${e(d.kasmUrl)}</code>, run finished ${e(d.generatedAt)}: ${e(formatCounts(d.counts))}.</p>`,
     list('Not verified in this run', (d.unverified ?? []).map((note) => `<li class="kasm-unverified">${e(note)}</li>`)),
     list('Failing checks', d.findings.filter((f) => f.status === 'fail').map(findingItem), true),
     list('Warnings', d.findings.filter((f) => f.status === 'warn').map(findingItem)),

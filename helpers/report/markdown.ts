@@ -2,6 +2,7 @@
 // reads as plain text too, so escaping is kept to what would change the rendering.
 import { guideLink } from '../diagnosis/catalog.ts';
 import type { Diagnosis, Finding, SettingChange } from '../diagnosis/finding.ts';
+import { formatCounts, healthyScope } from '../diagnosis/tally.ts';
 import { oneLine } from './text.ts';
 
 /**
@@ -36,7 +37,7 @@ function section(title: string, lines: string[]): string[] {
 }
 
 function title(d: Diagnosis): string {
-  if (d.verdict === 'healthy') return '# Kasm diagnosis: HEALTHY';
+  if (d.verdict === 'healthy') return `# Kasm diagnosis: HEALTHY${d.coverage.unchecked.length ? ` (${markdownText(healthyScope(d.coverage))})` : ''}`;
   return `# Kasm diagnosis: BROKEN, ${d.faultyHop ? `faulty hop \`${d.faultyHop}\`` : 'faulty hop not determined'}`;
 }
 
@@ -45,18 +46,21 @@ export function diagnosisMarkdown(d: Diagnosis): string {
   const warnings = d.findings.filter((f) => f.status === 'warn');
   const blocked = d.findings.filter((f) => f.status === 'skip' && f.blockedBy);
   const skipped = d.findings.filter((f) => f.status === 'skip' && !f.blockedBy);
-  const passed = d.findings.filter((f) => f.status === 'pass');
+  const steps = d.tests.filter((t) => !t.check && t.outcome === 'skipped');
   const lines = [
     title(d),
     '',
     `- Kasm URL: ${d.kasmUrl}`,
     `- Generated: ${d.generatedAt}`,
-    `- Checks: ${failing.length} failed, ${warnings.length} warning${warnings.length === 1 ? '' : 's'}, ${blocked.length} blocked, ${skipped.length} skipped, ${passed.length} passed`,
+    `- Tests: ${formatCounts(d.counts)}`,
     ...(d.unverified ?? []).map((note) => `- **Not verified:** ${markdownText(note)}`),
-    ...section(`Failing checks (${failing.length})`, failing.flatMap(actionable)),
-    ...section(`Warnings (${warnings.length})`, warnings.flatMap(actionable)),
-    ...section(`Blocked (${blocked.length})`, blocked.map((f) => `- \`${f.check}\`${f.target ? ` on \`${f.target}\`` : ''}: ${markdownText(oneLine(f.summary))}`)),
-    ...section(`Skipped (${skipped.length})`, skipped.map((f) => `- \`${f.check}\`${f.target ? ` on \`${f.target}\`` : ''}: ${markdownText(oneLine(f.summary))}`)),
+    ...section('Failing checks', [...failing.flatMap(actionable), ...d.tests.filter((t) => !t.check && t.outcome === 'failed').map((t) => `- ${markdownText(t.title)}: failed${t.why ? `: ${markdownText(oneLine(t.why))}` : ''}`)]),
+    ...section('Warnings', warnings.flatMap(actionable)),
+    ...section('Blocked (failed only because a check they depend on failed)', blocked.map((f) => `- \`${f.check}\`${f.target ? ` on \`${f.target}\`` : ''}: ${markdownText(oneLine(f.summary))}`)),
+    ...section('Skipped', [
+      ...skipped.map((f) => `- \`${f.check}\`${f.target ? ` on \`${f.target}\`` : ''}: ${markdownText(oneLine(f.summary))}`),
+      ...steps.map((t) => `- ${markdownText(t.title)}: ${t.outcome}${t.why ? `: ${markdownText(oneLine(t.why))}` : ''}`),
+    ]),
     ...section('Kasm settings changed and restored', d.changes.map(change)),
   ];
   return `${lines.join('\n')}\n`;

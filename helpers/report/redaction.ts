@@ -1,5 +1,5 @@
 // The run's redaction, as a Playwright reporter listed first and last (playwright.config.ts). First: each test's
-// result is redacted as it reaches the runner, before the list, JUnit and Allure reporters see it: Playwright's own
+// result is redacted as it reaches the runner, before the progress, diagnosis and Allure reporters see it: Playwright's own
 // error text (a failed expect prints the value it received), step titles and errors, stdout and stderr, attachments.
 // Last: one pass over every file the run wrote (JUnit, Allure results and attachments, diagnosis, test-results), for
 // what another reporter wrote by itself. Both know the configured secrets and those the workers learned and shared
@@ -9,6 +9,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import type { FullConfig, Reporter, TestCase, TestError, TestResult, TestStep } from '@playwright/test/reporter';
 import { loadConfig } from '../config.ts';
 import { loadSharedSecrets, redact, SHARED_SECRETS_VARIABLE } from '../redact.ts';
+import { plural } from './text.ts';
 
 /** Text is what holds no NUL byte in its first 64 KB: screenshots and archives are left as they are. */
 export function isText(bytes: Buffer): boolean {
@@ -127,7 +128,7 @@ export default class RedactionReporter implements Reporter {
     if (this.#pass !== 'files') return;
     loadSharedSecrets();
     const { redacted } = scrubFiles(this.#dirs);
-    if (redacted.length) console.log(`Redaction: ${redacted.length} file(s) the run wrote still held a secret and were redacted: ${redacted.map((file) => relative(process.cwd(), file)).join(', ')}`);
+    if (redacted.length) console.log(`Redaction: ${plural(redacted.length, 'file')} the run wrote still held a secret and ${redacted.length === 1 ? 'was' : 'were'} redacted: ${redacted.map((file) => relative(process.cwd(), file)).join(', ')}`);
     const shared = process.env[SHARED_SECRETS_VARIABLE];
     if (shared) rmSync(dirname(shared), { recursive: true, force: true });
   }

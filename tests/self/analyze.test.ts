@@ -130,7 +130,7 @@ describe('npm run analyze', () => {
     assert.equal(out.status, 1);
     assert.match(out.stdout, /FAIL \[webapp\/nginx\] kasm_proxy could not connect to http:\/\/172\.18\.0\.2:8080 2 times \(113: No route to host x2\)/);
     assert.match(out.stdout, /restart Kasm's services in order/);
-    assert.match(out.stdout, /FAIL \[path\/nginx\] nginx closed 1 WebSocket\(s\) that were quiet longer than its proxy_read_timeout/);
+    assert.match(out.stdout, /FAIL \[path\/nginx\] nginx closed 1 WebSocket that was quiet longer than its proxy_read_timeout/);
     assert.match(out.stdout, /Raise proxy_read_timeout/);
   });
 

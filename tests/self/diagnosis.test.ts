@@ -104,7 +104,10 @@ describe('correlation by evidence', () => {
     assert.deepEqual(result.findings.filter((f) => f.status === 'fail').map((f) => f.check), ['session.websocket-handshake']);
     assert.equal(result.faultyHop, 'path');
     assert.equal(result.findings.find((f) => f.check === 'path.websocket-upgrade')!.blockedBy, 'session.websocket-handshake');
-    assert.equal(result.findings.find((f) => f.check === 'session.stream')!.blockedBy, 'path.websocket-upgrade');
+    // Blocked by a check that is blocked in turn: the root is named, with the check in between.
+    const stream = result.findings.find((f) => f.check === 'session.stream')!;
+    assert.equal(stream.blockedBy, 'session.websocket-handshake');
+    assert.match(stream.summary, /^blocked by session\.websocket-handshake \(through path\.websocket-upgrade\): /);
   });
 
   it('two failures explaining the same check are both faults, whichever finished last', () => {

@@ -86,7 +86,7 @@ export const FAULT_MATRIX: MatrixRow[] = [
     fault: 'kasmvnc-crash',
     failing: ['session.crash'],
     faultyHop: 'session',
-    message: /KasmVNC crashed \d+ time\(s\) in .*: Caught signal 11 \(Segmentation fault\), Server aborting, \d+-frame backtrace; restarted/,
+    message: /KasmVNC crashed \d+ times? in .*: Caught signal 11 \(Segmentation fault\), Server aborting, \d+-frame backtrace; restarted/,
     env: { KASM_ALLOW_MUTATIONS: 'true' },
   },
   // Sessions work through the inspecting device; the agent is shown another CA's certificate than the WebApp server.
@@ -109,6 +109,6 @@ export const FAULT_MATRIX: MatrixRow[] = [
     fault: 'vnc-password-stale',
     failing: ['session.auth'],
     faultyHop: 'agent',
-    message: /KasmVNC refused \d+ of the session's request\(s\) in .*: the Basic credentials' password is not the session's .*"Authentication attempt failed, wrong password for user kasm_user"/,
+    message: /KasmVNC refused \d+ of the session's requests? in .*: the Basic credentials' password is not the session's .*"Authentication attempt failed, wrong password for user kasm_user"/,
   },
 ];

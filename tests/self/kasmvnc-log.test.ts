@@ -131,7 +131,28 @@ describe('groupByHandler and judgeHandlers', () => {
     assert.equal(groups[0]?.result, 'rejected');
     assert.equal(groups[0]?.misleading, false);
     assert.deepEqual(judgeHandlers(groups), [
-      { severity: 'fail', handler: 7, path: '/websockify', message: 'handler 7 (GET /websockify): KasmVNC could not identify the /websockify request as a websocket: missing Sec-WebSocket-Protocol header' },
+      {
+        severity: 'fail',
+        handler: 7,
+        path: '/websockify',
+        message: 'handler 7 (GET /websockify): KasmVNC could not identify the /websockify request as a websocket: missing Sec-WebSocket-Protocol header',
+        // The lines that explain it, quoted first as evidence: the auth result, the failed checks, the access line.
+        lines: [lines[1], lines[2], lines[5], lines[6]],
+      },
+    ]);
+  });
+
+  test('a /websockify request KasmVNC rejected is a failure that quotes the rejecting line, not an "ok" count', () => {
+    const lines = [
+      ' 2024-11-01 06:19:31,100 [INFO] websocket 1: got client connection from 172.18.0.3',
+      ' 2024-11-01 06:19:31,101 [INFO] websocket 1: 10.0.0.5 - "GET /websockify HTTP/1.1" 403 0',
+      ' 2024-11-01 06:19:31,102 [INFO] websocket 1: rejecting connection: non-SSL connection disallowed',
+      ' 2024-11-01 06:19:31,103 [DEBUG] websocket 1: handler exit',
+    ];
+    const groups = groupByHandler(parseKasmVncLog(lines.join('\n')).entries);
+    assert.equal(groups[0]?.result, 'rejected');
+    assert.deepEqual(judgeHandlers(groups), [
+      { severity: 'fail', handler: 1, path: '/websockify', message: 'handler 1 (GET /websockify): KasmVNC rejected the request: rejecting connection: non-SSL connection disallowed', lines: [lines[1], lines[2]] },
     ]);
   });
 

@@ -715,11 +715,18 @@ describe('health curl', () => {
     assert.equal(run(28, '\n000', 'curl: (28) Failed to connect to 10.0.0.5 port 443 after 5002 ms: Timeout was reached').meaning.startsWith('no answer to the TCP connection'), true);
     assert.equal(run(28, '\n000', 'curl: (28) Operation timed out after 5000 milliseconds with 0 bytes received').meaning, 'connected, but no complete answer in time: the service hangs, or a device in the path (proxy, L7 firewall) holds the request (Operation timed out after 5000 milliseconds with 0 bytes received)');
     assert.equal(run(28, '\n000', 'curl: (28) Resolving timed out after 5000 milliseconds').meaning.startsWith('name resolution did not finish in time'), true);
-    assert.deepEqual([run(35, '\n000', 'curl: (35) OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to kasm.example.com:443 ').code, run(35, '\n000', 'curl: (35) OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to kasm.example.com:443 ').meaning], ['TLS', 'the TLS handshake failed: typical of an inspecting proxy or a firewall that interferes with TLS (OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to kasm.example.com:443)']);
+    assert.deepEqual([run(35, '\n000', 'curl: (35) OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to kasm.example.com:443 ').code, run(35, '\n000', 'curl: (35) OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to kasm.example.com:443 ').meaning], ['TLS', 'the TLS handshake failed: the two sides agree on no protocol version or cipher, or a device in the path (an inspecting proxy, an L7 firewall) interferes with TLS (OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to kasm.example.com:443)']);
+    // A reset during the handshake is a refusal, not interception.
+    for (const stderr of ['curl: (35) Recv failure: Connection reset by peer', 'curl: (35) Send failure: Connection reset by peer']) {
+      const reset = run(35, '\n000', stderr);
+      assert.equal(reset.code, 'REFUSED_OR_NO_ROUTE');
+      assert.doesNotMatch(reset.meaning, /inspect|intercept/i);
+      assert.match(reset.meaning, /^the connection was reset during the TLS handshake: a firewall rejecting the port with a TCP reset/);
+    }
     assert.equal(run(35, '\n000', 'curl: (35) error:0A00010B:SSL routines::wrong version number').meaning.startsWith("the TLS handshake failed because the port does not speak TLS"), true);
     assert.deepEqual([run(60, '\n000', 'curl: (60) SSL certificate problem: self-signed certificate in certificate chain').code, run(60, '\n000', 'curl: (60) SSL certificate problem: self-signed certificate in certificate chain').meaning.startsWith("the server's certificate was rejected")], ['TLS', true]);
     assert.deepEqual([run(52, '\n000', 'curl: (52) Empty reply from server').code, run(52, '\n000', 'curl: (52) Empty reply from server').meaning], ['OTHER', 'the server closed the connection without answering: often a firewall or proxy cutting it, or a TLS port reached with http:// (Empty reply from server)']);
-    assert.equal(run(56, '\n000', 'curl: (56) Recv failure: Connection reset by peer').meaning, 'the connection was reset while waiting for the answer: often a firewall or inspecting device resetting it (Recv failure: Connection reset by peer)');
+    assert.equal(run(56, '\n000', 'curl: (56) Recv failure: Connection reset by peer').meaning, 'the connection was reset while waiting for the answer: a firewall or another device in the path reset it (Recv failure: Connection reset by peer)');
   });
 
   it('copes with odd runs: killed, not installed, no status trailer, CRLF', () => {

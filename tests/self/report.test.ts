@@ -11,6 +11,7 @@ import { chromium, type Browser } from '@playwright/test';
 import { resolveBrowser } from '../../helpers/browser.ts';
 import { projectRoot } from '../../helpers/config.ts';
 import { GUIDE_URL, HOPS } from '../../helpers/diagnosis/catalog.ts';
+import { counted } from '../../helpers/diagnosis/diagnose.ts';
 import type { Diagnosis, Finding } from '../../helpers/diagnosis/finding.ts';
 import { stripAnalytics } from '../../helpers/report/analytics.ts';
 import { chooseTrims, DEFAULT_BUDGET_BYTES, parseBudget, trimMarker, trimText } from '../../helpers/report/budget.ts';
@@ -38,7 +39,7 @@ const PAGE_TAIL = '    \n    <script async>\n        window.allureReportDataRead
 
 const finding = (overrides: Partial<Finding> & Pick<Finding, 'check' | 'hop' | 'status' | 'summary'>): Finding => ({ remediation: '', guideSection: 'Confirm Local Connectivity', evidence: {}, ...overrides });
 
-const FIXTURE: Diagnosis = {
+const FIXTURE: Diagnosis = counted({
   verdict: 'broken',
   faultyHop: 'api',
   generatedAt: '2026-11-24T19:02:11.000Z',
@@ -61,7 +62,7 @@ const FIXTURE: Diagnosis = {
     { setting: 'Docker Run Config Override', workspace: 'Ubuntu Jammy', change: 'environment.KASM_DEBUG: absent -> 1', state: 'applied', detail: 'saved with admin update_image (target_image)' },
     { setting: 'Docker Run Config Override', workspace: 'Ubuntu Jammy', change: 'environment.KASM_DEBUG: absent -> 1', state: 'restored', detail: 'get_images shows the original override (19 bytes), byte-for-byte' },
   ],
-};
+});
 
 describe('report: analytics', () => {
   it('removes exactly the Google Tag Manager loader and the inline gtag() script of the installed template', () => {
@@ -92,25 +93,25 @@ describe('report: diagnosis.md', () => {
       '',
       '- Kasm URL: https://kasm.example.com',
       '- Generated: 2026-11-24T19:02:11.000Z',
-      '- Checks: 1 failed, 1 warning, 1 blocked, 1 skipped, 2 passed',
+      '- Tests: 1 failed, 1 warning, 1 blocked, 1 skipped, 2 passed (6 tests)',
       '',
-      '## Failing checks (1)',
+      '## Failing checks',
       '',
       '- **`api.health`** (hop `api`): kasm_proxy answered 502 for /api/__healthcheck: kasm_api is down',
       '  - Fix: Run `sudo docker ps -a` and confirm kasm_api is Up; then restart Kasm (`sudo /opt/kasm/bin/stop && sudo /opt/kasm/bin/start`).',
       `  - Guide: [Confirm Local Connectivity](${GUIDE_URL}#confirm-local-connectivity)`,
       '',
-      '## Warnings (1)',
+      '## Warnings',
       '',
       '- **`agent.firewall`** (hop `agent`, host `10.0.2.20`): ufw denies 443/tcp from \\*any\\* \\<in\\>',
       '  - Fix: Allow the agent port (`sudo ufw allow <port>/tcp`).',
       `  - Guide: [Host Based Firewalls](${GUIDE_URL}#host-based-firewalls)`,
       '',
-      '## Blocked (1)',
+      '## Blocked (failed only because a check they depend on failed)',
       '',
       '- `api.session-create`: blocked by api.health: kasm_api is down',
       '',
-      '## Skipped (1)',
+      '## Skipped',
       '',
       '- `webapp.listening`: SSH not configured for webapp servers (KASM_SSH_WEBAPP)',
       '',
@@ -123,8 +124,15 @@ describe('report: diagnosis.md', () => {
   });
 
   it('says healthy without empty sections', () => {
-    const healthy: Diagnosis = { ...FIXTURE, verdict: 'healthy', faultyHop: null, findings: FIXTURE.findings.filter((f) => f.status === 'pass'), changes: [] };
-    assert.deepEqual(diagnosisMarkdown(healthy).split('\n'), ['# Kasm diagnosis: HEALTHY', '', '- Kasm URL: https://kasm.example.com', '- Generated: 2026-11-24T19:02:11.000Z', '- Checks: 0 failed, 0 warnings, 0 blocked, 0 skipped, 2 passed', '']);
+    const healthy = counted({ ...FIXTURE, tests: undefined, counts: undefined, coverage: undefined, verdict: 'healthy', faultyHop: null, findings: FIXTURE.findings.filter((f) => f.status === 'pass'), changes: [] });
+    assert.deepEqual(diagnosisMarkdown(healthy).split('\n'), [
+      '# Kasm diagnosis: HEALTHY (healthy for client; path, webapp, api, agent and session not checked: no check of this hop ran)',
+      '',
+      '- Kasm URL: https://kasm.example.com',
+      '- Generated: 2026-11-24T19:02:11.000Z',
+      '- Tests: 0 failed, 0 warnings, 0 blocked, 0 skipped, 2 passed (2 tests)',
+      '',
+    ]);
   });
 });
 
@@ -320,7 +328,7 @@ describe('report: Allure environment and categories', () => {
     try {
       const config = ((await import(`${pathToFileURL(join(projectRoot, 'allurerc.mjs')).href}?fallback`)) as { default: { name: string; categories: unknown; plugins: unknown } }).default;
       assert.equal(config.name, 'Kasm synthetics');
-      assert.deepEqual(config.plugins, { awesome: { options: { singleFile: true, reportName: 'Kasm synthetics', reportLanguage: 'en' } } });
+      assert.deepEqual(config.plugins, { awesome: { options: { singleFile: true, reportName: 'Kasm synthetics', reportLanguage: 'en', groupBy: ['epic', 'feature', 'story'] } } });
       assert.deepEqual(config.categories, allureCategoryRules().map(({ groupBy: _groupBy, ...rule }) => rule));
     } finally {
       if (saved !== undefined) process.env.KASM_ALLURE_CATEGORIES = saved;
@@ -402,7 +410,7 @@ describe('npm run report end to end (lab with kasm_api down)', { concurrency: fa
     assert.ok(statSync(incident).size <= 10_000_000);
     const md = readFileSync(join(reports, 'diagnosis.md'), 'utf8').split('\n');
     assert.equal(md[0], '# Kasm diagnosis: BROKEN, faulty hop `api`');
-    assert.ok(md.some((line) => /^## Failing checks \(\d+\)$/.test(line)), md.join('\n'));
+    assert.ok(md.includes("## Failing checks"), md.join("\n"));
     // With SSH to the WebApp server, docker ps says why: kasm_api Exited, which explains api.health's failure.
     assert.ok(md.some((line) => /^- \*\*`webapp\.containers`\*\* \(hop `api`, host `[^`]+`\): kasm_api Exited/.test(line)), md.join('\n'));
     const page = readFileSync(join(reports, 'allure-report', 'index.html'), 'utf8');
@@ -449,6 +457,13 @@ describe('npm run report end to end (lab with kasm_api down)', { concurrency: fa
     assert.ok(roots.some((n) => n.name === 'Hop: api'), `categories: ${roots.map((n) => n.name).join(', ')}`);
     const api = roots.find((n) => n.name === 'Hop: api')!;
     assert.ok(api.childrenIds!.map((id) => categories.nodes[id]!.name).includes('guide: Confirm Local Connectivity'));
+    // The tree: hop, then guide section, then check, then the test.
+    const tree = JSON.parse(data.get('widgets/tree.json') ?? '{}') as { root: { groups: string[] }; groupsById: Record<string, { name: string; groups?: string[]; leaves?: string[] }> };
+    const names = (ids: string[] = []) => ids.map((id) => tree.groupsById[id]!.name);
+    assert.deepEqual(names(tree.root.groups).sort(), HOPS.map((hop) => `hop: ${hop}`).sort());
+    const apiHop = tree.root.groups.map((id) => tree.groupsById[id]!).find((g) => g.name === 'hop: api')!;
+    const section = apiHop.groups!.map((id) => tree.groupsById[id]!).find((g) => g.name === 'Confirm Local Connectivity')!;
+    assert.ok(names(section.groups).includes('api.health'), `checks under api / Confirm Local Connectivity: ${names(section.groups).join(', ')}`);
   });
 
   it('opens from disk in Chromium with no request leaving the file, the diagnosis first on screen', { timeout: 120_000 }, async () => {
@@ -465,6 +480,8 @@ describe('npm run report end to end (lab with kasm_api down)', { concurrency: fa
     try {
       await page.goto(pathToFileURL(firstIncident).href);
       await page.waitForFunction(() => (document.querySelector('#app')?.childElementCount ?? 0) > 0 && !document.querySelector('#allure-app-loader'), undefined, { timeout: 60_000 });
+      // The tree is grouped by hop, then the guide's section, then the check.
+      for (const node of ['hop: api', 'Confirm Local Connectivity', 'api.health']) await page.locator('#app').getByText(node, { exact: true }).first().click();
       await page.getByText('kasm_api answers its health check', { exact: false }).first().click();
       await page.waitForLoadState('networkidle');
       const panel = page.locator('#kasm-diagnosis');
@@ -498,7 +515,7 @@ describe('npm run report end to end (lab with kasm_api down)', { concurrency: fa
     const budget = statSync(firstIncident).size - 30_000;
     const cli = await runReport(lab, work, { KASM_REPORT_MAX_BYTES: String(budget) });
     assert.equal(cli.code, 0, `${cli.stdout}\n${cli.stderr}`);
-    assert.match(cli.stdout, /attachment\(s\) cut to fit\)$/m);
+    assert.match(cli.stdout, /attachments? cut to fit\)$/m);
     assert.ok(statSync(incident).size <= budget, `${statSync(incident).size} > ${budget}`);
     const page = readFileSync(incident, 'utf8');
     const panel = page.slice(page.indexOf('<section id="kasm-diagnosis"'), page.indexOf('</section>'));
