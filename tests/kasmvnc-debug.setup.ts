@@ -1,12 +1,14 @@
 // @mutating, opt-in: the guide's "enable debug logging on the user container" (Workspaces > Edit > Docker Run Config
 // Override: { "environment": { "KASM_DEBUG": 1 } }) on the workspace the checks launch. The kasmvnc-debug-restore
 // project puts the exact previous value back after the KasmVNC checks, also when they failed.
+import { placeInAllure } from '../helpers/fixtures/check.ts';
 import { test } from '../helpers/fixtures/index.ts';
 import { resolveIdentity } from '../helpers/fixtures/session.ts';
-import { attachChange, OVERRIDE_SETTING } from '../helpers/diagnosis/changes.ts';
+import { attachChange, KASM_DEBUG_STEP, OVERRIDE_SETTING } from '../helpers/diagnosis/changes.ts';
 import { applyDebugOverride, OverrideError } from '../helpers/workspace-override.ts';
 
 test("set KASM_DEBUG=1 in the workspace's Docker Run Config Override", { tag: ['@mutating', '@kasmvnc'] }, async ({ config, kasmApi }, testInfo) => {
+  await placeInAllure(testInfo, KASM_DEBUG_STEP);
   const workspace = config.workspace.name ?? config.workspace.imageId ?? '';
   if (!config.allowMutations) {
     await attachChange(testInfo, { setting: OVERRIDE_SETTING, workspace, change: 'environment.KASM_DEBUG', state: 'skipped', detail: 'KASM_ALLOW_MUTATIONS is not true: nothing was changed; the KasmVNC checks read a normal session' });

@@ -2,12 +2,14 @@
 // Config Override back to the value the setup recorded, and proves it is the same as before.
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { placeInAllure } from '../helpers/fixtures/check.ts';
 import { test } from '../helpers/fixtures/index.ts';
 import { resolveIdentity } from '../helpers/fixtures/session.ts';
-import { attachChange, OVERRIDE_SETTING } from '../helpers/diagnosis/changes.ts';
+import { attachChange, KASM_DEBUG_STEP, OVERRIDE_SETTING } from '../helpers/diagnosis/changes.ts';
 import { madeByRun, OverrideError, readRecord, restoreDebugOverride, restoreFile } from '../helpers/workspace-override.ts';
 
 test("put the workspace's Docker Run Config Override back as it was", { tag: ['@mutating', '@kasmvnc'] }, async ({ config, kasmApi }, testInfo) => {
+  await placeInAllure(testInfo, KASM_DEBUG_STEP);
   const { imageId } = await resolveIdentity(kasmApi, config);
   const file = restoreFile(config.stateDir, config.url.href, imageId);
   test.skip(!existsSync(file), 'nothing to restore: this run did not change the override');

@@ -10,7 +10,8 @@ import type { Diagnosis, Finding } from '../../helpers/diagnosis/finding.ts';
 import { checkOutcome, coverageOf, formatCounts, healthyScope, outcomesOf, tally, type Counts, type TestRecord } from '../../helpers/diagnosis/tally.ts';
 import { reconcileAllureResults } from '../../helpers/report/allure-status.ts';
 import { junitXml } from '../../helpers/report/junit.ts';
-import { runCli } from './suite-run.ts';
+import { startLab } from '../../lab/index.ts';
+import { runCli, runSuite } from './suite-run.ts';
 
 const finding = (check: Finding['check'], status: Finding['status'], extra: Partial<Finding> = {}): Finding => ({ check, hop: 'api', status, summary: `${check} ${status}`, remediation: 'fix it', guideSection: 'API', evidence: {}, ...extra });
 
@@ -196,4 +197,22 @@ describe('one count in every artifact, end to end (in-process lab)', { concurren
       if (name === 'host-firewall') assert.ok(expected.blocked > 0 && expected.failed >= 1, 'a fault with blocked checks is counted as blocked, not failed');
     });
   }
+});
+
+describe('a healthy verdict says what it did not check', () => {
+  it('without SSH targets: healthy for the hops the browser and the API reach, the others named with why', { timeout: 150_000 }, async () => {
+    const lab = await startLab();
+    const dir = mkdtempSync(join(tmpdir(), 'kasm-no-ssh-'));
+    try {
+      const run = await runSuite(lab, dir, { KASM_SSH_WEBAPP: '', KASM_SSH_AGENTS: '' });
+      assert.equal(run.code, 0, run.output.slice(-4000));
+      assert.equal(run.diagnosis!.verdict, 'healthy');
+      assert.deepEqual(run.diagnosis!.coverage.unchecked.map((u) => u.hop), ['webapp', 'agent']);
+      assert.match(run.output, /: HEALTHY \(healthy for client, path, api and session; webapp not checked: SSH not configured for WebApp servers \(KASM_SSH_WEBAPP\); agent not checked: SSH not configured for agents \(KASM_SSH_AGENTS\)\)/);
+      assert.match(readFileSync(join(dir, 'reports', 'diagnosis.md'), 'utf8'), /^# Kasm diagnosis: HEALTHY \(healthy for client, path, api and session; webapp not checked/);
+    } finally {
+      await lab.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
