@@ -211,17 +211,30 @@ async function save(api: KasmApiClient, fields: Record<string, unknown>, imageId
     ['public update_image (workspace)', () => api.call('update_image', { workspace: image })],
   ];
   if (prefer) forms.sort(([a], [b]) => Number(b === prefer) - Number(a === prefer));
-  const refused: string[] = [];
+  const refused: Array<{ form: SaveForm; error: KasmApiError }> = [];
   for (const [form, call] of forms) {
     try {
       await call();
       return form;
     } catch (error) {
       if (!(error instanceof KasmApiError) || transient(error)) throw error;
-      refused.push(`${form}: ${error.message}`);
+      refused.push({ form, error });
     }
   }
-  throw new OverrideError('OVERRIDE_SAVE_FAILED', `Kasm refused both ways of saving the Docker Run Config Override: ${refused.join('; ')}`, HINT_PERMISSION);
+  const { lead, hint } = saveFailureHint(refused.map((r) => r.error));
+  throw new OverrideError('OVERRIDE_SAVE_FAILED', `${lead} both ways of saving the Docker Run Config Override: ${refused.map((r) => `${r.form}: ${r.error.message}`).join('; ')}`, hint);
+}
+
+/** A 5xx is kasm_api failing, not a refusal: only a 401/403 or an error_message points at the key's permissions. */
+export function saveFailureHint(errors: readonly KasmApiError[]): { lead: string; hint: string } {
+  const serverError = errors.find((e) => (e.details.status ?? 0) >= 500);
+  if (serverError) {
+    return {
+      lead: 'kasm_api failed with a server error on',
+      hint: `kasm_api answered ${serverError.details.status}: read \`sudo docker logs --tail 100 kasm_api\` on the WebApp servers for the error, then run again; or set KASM_DEBUG by hand (Workspaces > Edit > Docker Run Config Override) and run without KASM_ALLOW_MUTATIONS.`,
+    };
+  }
+  return { lead: 'Kasm refused', hint: HINT_PERMISSION };
 }
 
 const restoreDir = (stateDir: string) => join(stateDir, 'restore');

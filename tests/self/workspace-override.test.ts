@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Agent } from 'undici';
 import { parseConfig } from '../../helpers/config.ts';
-import { KasmApiClient } from '../../helpers/kasm-api.ts';
+import { KasmApiClient, KasmApiError } from '../../helpers/kasm-api.ts';
 import { createDispatcher } from '../../helpers/net.ts';
 import {
   applyDebugOverride,
@@ -21,6 +21,7 @@ import {
   restoreDebugOverride,
   restoreFile,
   runConfigObject,
+  saveFailureHint,
   withDebug,
   type OverrideErrorCode,
 } from '../../helpers/workspace-override.ts';
@@ -100,6 +101,20 @@ describe('who restores a change', () => {
     assert.equal(madeByRun({ runner }, { pid: 4243, host: 'ci-runner-1' }), false, 'a second run beside the first');
     assert.equal(madeByRun({ runner }, { pid: 4242, host: 'ci-runner-2' }), false, 'the same pid on another machine');
     assert.equal(madeByRun({ runner: undefined }, runner), false, 'a record without its owner is for npm run restore');
+  });
+});
+
+describe('a save that fails', () => {
+  it('blames the key\'s permissions only for a refusal, never for a 5xx', () => {
+    const refusal = new KasmApiError('KASM_API_AUTH', 'update_image', '/api/admin/update_image answered 403', { status: 403 });
+    const unknown = new KasmApiError('KASM_API_ERROR', 'update_image', 'answered 404 with error_message "Unknown API call update_image"', { status: 404, errorMessage: 'Unknown API call update_image' });
+    const down = new KasmApiError('KASM_API_HTTP', 'update_image', '/api/public/update_image answered 502 Bad Gateway from nginx (an HTML error page)', { status: 502 });
+    assert.match(saveFailureHint([refusal, unknown]).hint, /^Give the API key permission/);
+    assert.equal(saveFailureHint([refusal, unknown]).lead, 'Kasm refused');
+    const failed = saveFailureHint([refusal, down]);
+    assert.equal(failed.lead, 'kasm_api failed with a server error on');
+    assert.doesNotMatch(failed.hint, /permission/);
+    assert.match(failed.hint, /^kasm_api answered 502: read `sudo docker logs --tail 100 kasm_api`/);
   });
 });
 
