@@ -37,7 +37,7 @@ function notesFor(text: string, read: number, total: number): string[] {
   if (text.trim() === '') return ['the input is empty: nothing to analyze'];
   const notes: string[] = [];
   if (binaryShare(text) > 0.01) notes.push('the input looks binary (NUL bytes or invalid UTF-8), not a text log: copy the log with `docker logs` or `cat`, not the raw file from the docker data directory');
-  if (read === 0) notes.push(`none of the ${total} lines is in a format this tool reads (kasm_api, kasm_proxy/nginx, KasmVNC, docker ps, curl)`);
+  if (read === 0) notes.push(`none of the ${total} lines is in a format this tool reads (kasm_api, kasm_agent, kasm_proxy/nginx, KasmVNC, docker ps, curl)`);
   return notes;
 }
 

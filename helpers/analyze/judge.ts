@@ -2,7 +2,9 @@
 // the hop, the guide section and the fix the live checks would give (helpers/diagnosis/catalog.ts).
 import { CHECKS, type Hop } from '../diagnosis/catalog.ts';
 import { classifyCurl, type CurlClass } from '../logs/curl.ts';
-import { parseDockerPs } from '../logs/docker-ps.ts';
+import { justRestarted, parseDockerPs } from '../logs/docker-ps.ts';
+import { htmlTitle } from '../http-answer.ts';
+import { parseKasmAgentLog, type AgentStop } from '../logs/kasm-agent.ts';
 import { parseKasmApiLog, type KasmApiAccess, type KasmApiEntry } from '../logs/kasm-api.ts';
 import { groupByHandler, judgeHandlers, parseKasmVncLog, type HandlerFinding, type KasmVncCrash } from '../logs/kasmvnc.ts';
 import { parseNginxAccessLog, type NginxAccess, type NginxError } from '../logs/nginx.ts';
@@ -188,8 +190,23 @@ function judgeDockerPs(lines: string[]): Judged {
   const check = CHECKS['webapp.containers'];
   const base = { format: 'docker_ps' as const, hop: check.hop, guideSection: check.guideSection, fix: check.remediation };
   const findings: Finding[] = [];
-  if (bad.length > 0) findings.push({ ...base, severity: 'fail', title: `${bad.length} of ${plural(ps.containers.length, 'container')} ${bad.length === 1 ? 'is' : 'are'} not Up and healthy: ${bad.map((c) => `${c.names} (${c.status})`).join(', ')}`, evidence: sample(bad.map((c) => c.raw)) });
-  if (starting.length > 0) findings.push({ ...base, severity: 'warn', title: `still starting: ${starting.map((c) => c.names).join(', ')}`, evidence: [] });
+  const rows = (list: typeof ps.containers) => list.map((c) => c.raw).slice(0, 12);
+  if (bad.length > 0) findings.push({ ...base, severity: 'fail', title: `${bad.length} of ${plural(ps.containers.length, 'container')} ${bad.length === 1 ? 'is' : 'are'} not Up and healthy: ${bad.map((c) => `${c.names || c.id} (${c.status})`).join(', ')}${bad.some((c) => c.state === 'restarting') ? ': Restarting is a restart loop' : ''}`, evidence: rows(bad) });
+  // Up a few seconds in a container created long ago has just restarted: once is a restart, again and again a loop.
+  const fresh = ps.containers.filter((c) => !bad.includes(c) && justRestarted(c));
+  if (fresh.length > 0) {
+    const all = fresh.length === ps.containers.length && fresh.length > 1;
+    findings.push({
+      ...base,
+      severity: 'warn',
+      title: all
+        ? `every container (${fresh.length}) was created ${fresh[0]!.created} but is Up less than a minute: all were just restarted together (Docker, the host or Kasm restarted), or the host's clock jumped; run \`sudo docker ps\` again: Up times that stay short are a restart loop`
+        : `${fresh.map((c) => `${c.names || c.id} (created ${c.created}, ${c.status})`).join(', ')} just restarted: run \`sudo docker ps\` again; if it keeps restarting, read \`sudo docker logs --tail 100 <name>\``,
+      evidence: rows(fresh),
+    });
+  }
+  const stillStarting = starting.filter((c) => !fresh.includes(c));
+  if (stillStarting.length > 0) findings.push({ ...base, severity: 'warn', title: `still starting: ${stillStarting.map((c) => c.names).join(', ')}`, evidence: rows(stillStarting) });
   if (findings.length === 0 && ps.containers.length > 0) findings.push({ ...base, severity: 'info', title: `${plural(ps.containers.length, 'container')} Up`, evidence: [], fix: '' });
   return { findings, unparsed: ps.unparsed };
 }
@@ -206,7 +223,25 @@ function handlerFix(finding: HandlerFinding): string {
   return '';
 }
 
+const TLS_ALERT = /^[0-9A-F]+:error:[0-9A-F]+:SSL routines:.*?(?:alert ([a-z ]+?))?:.*SSL alert number (\d+)/;
+
 function crashFinding(crash: KasmVncCrash, version: string | undefined): Finding {
+  // No signal, a fatal error: Xvnc did not crash, it refused to run (a port taken, no GPU render node).
+  const fatal = crash.lines.findIndex((l) => /^Fatal server error:/.test(l.trim()));
+  if (crash.signal === null && fatal >= 0) {
+    const reason = crash.lines.slice(fatal + 1).find((l) => /^\(EE\) \S/.test(l.trim()))?.trim().replace(/^\(EE\) /, '') ?? 'no reason logged';
+    return {
+      severity: 'fail',
+      format: 'kasmvnc',
+      hop: 'session',
+      title: `Xvnc stopped with a fatal server error: ${reason}${version ? `; ${version}` : ''}`,
+      evidence: crash.lines.filter((l) => l.trim() && l.trim() !== '(EE)').slice(0, 12),
+      guideSection: 'KasmVNC Troubleshooting',
+      fix: /bind socket|Address already in use/i.test(reason)
+        ? 'Another process holds KasmVNC\'s port (host networking, or a second desktop in the container): stop it or give KasmVNC another port, then start the session again.'
+        : 'Xvnc could not start in this container: fix what the line names (a device such as /dev/dri for GPU images, a setting), then start a new session.',
+    };
+  }
   const signal = crash.signal === null ? 'an unknown signal' : `signal ${crash.signal}${crash.signalName ? ` (${crash.signalName})` : ''}`;
   const restart = crash.restarted ? 'it restarted afterwards' : 'no restart seen after it';
   return {
@@ -220,13 +255,15 @@ function crashFinding(crash: KasmVncCrash, version: string | undefined): Finding
   };
 }
 
-function judgeKasmVnc(lines: string[]): Judged {
+function judgeKasmVnc(all: string[]): Judged {
+  const alerts = all.filter((l) => TLS_ALERT.test(l.trim()));
+  const lines = all.filter((l) => !alerts.includes(l));
   const log = parseKasmVncLog(lines.join('\n'));
   const groups = groupByHandler(log.entries);
   const findings: Finding[] = judgeHandlers(groups).map((h) => ({
     severity: SEVERITY[h.severity],
     format: 'kasmvnc',
-    hop: 'session',
+    hop: h.hop ?? 'session',
     title: h.message,
     // The lines that explain it first (the auth or rejection line), then the handler's others for context.
     evidence: sample([...new Set([...(h.lines ?? []), ...(groups.find((g) => g.id === h.handler)?.lines.map((l) => l.raw) ?? [])])]),
@@ -234,11 +271,79 @@ function judgeKasmVnc(lines: string[]): Judged {
     fix: handlerFix(h),
   }));
   findings.push(...log.crashes.map((c) => crashFinding(c, log.versions.at(-1))));
+  if (alerts.length) {
+    const m = TLS_ALERT.exec(alerts[0]!.trim());
+    findings.push({
+      severity: 'warn',
+      format: 'kasmvnc',
+      hop: 'client',
+      title: `${plural(alerts.length, 'TLS client')} aborted the handshake with KasmVNC (SSL alert ${m?.[2] ?? '?'}${m?.[1] ? `: ${m[1]}` : ''}): the browser does not trust the certificate KasmVNC presents`,
+      evidence: sample(alerts),
+      guideSection: VNC_CHECK.guideSection,
+      fix: "Give KasmVNC a certificate the browsers trust (or trust its CA on the clients); a browser that rejects it retries, so sessions may still open but slowly or not at all.",
+    });
+  }
   if (groups.length > 0) {
     const counts = describeCounts(countBy(groups, (g) => g.result));
     findings.push({ severity: 'info', format: 'kasmvnc', hop: 'session', title: `${plural(groups.length, 'websocket handler')}: ${counts}`, evidence: [], guideSection: VNC_CHECK.guideSection, fix: '' });
   }
   return { findings, unparsed: log.unparsed };
+}
+
+const AGENT_SECTION = 'Confirm Local Connectivity';
+
+function stopLine(stop: AgentStop): string {
+  if (stop.kind === 'terminated') return 'Terminated (killed)';
+  return stop.exception ?? stop.lines.find((l) => /Failed to execute script/.test(l)) ?? stop.lines[0] ?? '';
+}
+
+/** kasm_agent's own log: each stop (a traceback, the launcher's failure, a kill) and whether it keeps coming back. */
+function judgeKasmAgent(lines: string[]): Judged {
+  const log = parseKasmAgentLog(lines);
+  const findings: Finding[] = [];
+  const base = { format: 'kasm_agent' as const, hop: 'agent' as const, guideSection: AGENT_SECTION };
+  if (log.stops.length) {
+    const first = log.stops[0]!;
+    const loop = log.starts > 1 || log.stops.length > 1;
+    const same = log.stops.every((s) => stopLine(s) === stopLine(first));
+    findings.push({
+      ...base,
+      severity: 'fail',
+      title: `kasm_agent stopped ${plural(log.stops.length, 'time')}${log.starts ? ` in ${plural(log.starts, 'start')}` : ''}${loop ? ': a crash loop' : ''}: ${stopLine(first)}${same || log.stops.length === 1 ? '' : ` (and ${log.stops.length - 1} other stops)`}`,
+      evidence: sample([...new Set(log.stops.flatMap((s) => [s.exception ?? '', ...s.lines.filter((l) => /Failed to execute script|^Terminated$/.test(l.trim()))]).filter(Boolean))]),
+      fix: first.kind === 'terminated'
+        ? 'Something kills kasm_agent right after it starts: read `sudo docker inspect kasm_agent` (OOMKilled, restart policy) and the host\'s `dmesg`; then `sudo docker logs --tail 200 kasm_agent` for the last lines before it.'
+        : 'kasm_agent exits on the exception above at every start, so the agent never checks in: search Kasm\'s issues for that exception, fix what it names (its config file, a container it trips over), and restart the agent (`sudo /opt/kasm/bin/stop && sudo /opt/kasm/bin/start`).',
+    });
+  }
+  const heartbeat = log.problems.filter((l) => /heartbeat/i.test(l));
+  const other = log.problems.filter((l) => !heartbeat.includes(l));
+  if (heartbeat.length) {
+    const to = [...new Set(heartbeat.map((l) => /heartbeat to (\S+?):/i.exec(l)?.[1]).filter(Boolean))];
+    const why = heartbeat[0]!.replace(/^.*?heartbeat to \S+?: /i, '').replace(/^.*?\] \S+: /, '').trim();
+    findings.push({ ...base, severity: 'warn', title: `kasm_agent could not send its heartbeat${to.length ? ` to ${to.join(', ')}` : ''} (${plural(heartbeat.length, 'time')}): ${why}`, evidence: sample(heartbeat), fix: 'Each manager address the agent lists (Infrastructure > Docker Agents > the agent, and the zone\'s manager addresses) must resolve and answer from the agent host: remove or fix the one that refuses.' });
+  }
+  if (other.length) findings.push({ ...base, severity: 'warn', title: `kasm_agent logged ${plural(other.length, 'warning or error')}: ${other[0]!.replace(/^.*?\] \S+: /, '').trim().slice(0, 160)}`, evidence: sample(other), fix: 'Read the lines around them in `sudo docker logs kasm_agent`.' });
+  if (!findings.length && lines.length) findings.push({ ...base, severity: 'info', title: `kasm_agent: ${plural(log.starts, 'start')}, no stop, no warning in ${plural(lines.length, 'line')}`, evidence: [], fix: '' });
+  return { findings, unparsed: [] };
+}
+
+/** An HTML error page: its status and server, said in words (never read as access lines). */
+function judgeHtmlPage(lines: string[]): Judged {
+  const page = lines.join('\n');
+  const title = htmlTitle(page) ?? 'an HTML page';
+  const status = Number(/\b([1-5]\d\d)\b/.exec(title)?.[1] ?? NaN);
+  const server = /<center>\s*([a-z][\w.-]*)(?:\/[\d.]+)?\s*<\/center>|<address>([^<]+)<\/address>/i.exec(page);
+  const from = server ? ` from ${(server[1] ?? server[2] ?? '').trim()}` : '';
+  const proof = lines.filter((l) => /<title>|<h1>/i.test(l)).slice(0, 2);
+  if (status >= 502 && status <= 504) {
+    return {
+      findings: [{ severity: 'fail', format: 'html_page', hop: 'api', title: `${title}${from} (an HTML error page): the proxy got no answer${status === 504 ? ' in time' : ''} from the service behind it (kasm_api, for /api/ calls)`, evidence: proof, guideSection: CHECKS['api.health'].guideSection, fix: 'On the WebApp servers: `sudo docker ps -a` (kasm_api Up?) and `sudo docker logs --since 10m kasm_api` for what the call waited on; a 504 on session requests often waits on an agent or its Docker daemon.' }],
+      unparsed: [],
+    };
+  }
+  const severity = status >= 400 ? 'warn' : 'info';
+  return { findings: [{ severity, format: 'html_page', hop: 'path', title: `${title}${from} (an HTML page)`, evidence: proof, guideSection: CHECKS['api.health'].guideSection, fix: severity === 'info' ? '' : 'Something in front of Kasm answered with its own page: check the URL and the load balancer or proxy that served it.' }], unparsed: [] };
 }
 
 function curlRun(line: string): CurlClass | null {
@@ -269,6 +374,8 @@ function judgeCurl(lines: string[]): Judged {
 
 export const JUDGES: Record<Format, (lines: string[]) => Judged> = {
   kasm_api: judgeKasmApi,
+  kasm_agent: judgeKasmAgent,
+  html_page: judgeHtmlPage,
   nginx: judgeNginx,
   kasmvnc: judgeKasmVnc,
   docker_ps: judgeDockerPs,

@@ -1,9 +1,10 @@
 // Offline logs arrive mixed (`docker logs kasm_proxy 2>&1`, several commands pasted into one file): each line goes to
 // the parser that can read it, decided line by line so one format's oddities never hide another's lines.
-import { isBlank, looksBinary, parseJsonObject, splitDockerStamp, splitLines } from '../logs/text.ts';
+import { isBlank, looksBinary, parseJsonObject, splitDockerStamp, splitLines, stripPaste } from '../logs/text.ts';
+import { EXCEPTION } from '../logs/kasm-agent.ts';
 import { parseNginxAccessLog } from '../logs/nginx.ts';
 
-export const FORMATS = ['kasm_api', 'nginx', 'kasmvnc', 'docker_ps', 'curl'] as const;
+export const FORMATS = ['kasm_api', 'kasm_agent', 'nginx', 'kasmvnc', 'docker_ps', 'curl', 'html_page'] as const;
 export type Format = (typeof FORMATS)[number];
 
 export interface Routed {
@@ -16,11 +17,16 @@ export interface Routed {
 // KasmVNC's Logger_File and wslog() put a space before the date; Python logging does not.
 const KASMVNC_DATED = /^ \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3} \[[A-Za-z]+\] /;
 const KASMVNC_WEBSOCKET = /^ ?\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3} \[[A-Za-z]+\] websocket \d+: /;
+const KASMVNC_UNDATED = /^ ?websocket \d+: /;
+// OpenSSL's own line when a TLS client aborts the handshake with KasmVNC (`...:SSL alert number 46`).
+const OPENSSL_ALERT = /^[0-9A-F]+:error:[0-9A-F]+:SSL routines:/;
 const KASMVNC_OTHER = /^\(EE\)|^Fatal server error:|^Xvnc KasmVNC |^Underlying X server release |^Copyright \(C\) \d{4}-\d{4} KasmVNC|^See .* for information on KasmVNC|^\s*-+ Xvnc started -+\s*$/;
 const PYTHON_HEADER = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:[,.]\d{1,6})? \[[A-Za-z]+\] \S+?:/;
 const DOCKER_HEADER = /^CONTAINER ID\s{2,}|^\s*NAMES\s*$|^CONTAINER ID\s+IMAGE/;
 const DOCKER_ROW = /^[0-9a-f]{12,64}\s{2,}\S/;
 const CURL = /^curl: \(\d+\) |^\s*\$?\s*curl\s|^\s*\{\s*"ok"\s*:\s*(true|false)\s*\}\s*$/;
+// kasm_agent: its launcher's lines, its logger (`__main__.handler`), and the shell's `Terminated` after a start.
+const AGENT = /^Executing \/usr\/bin\/kasm_agent|^Received config \S*agent\.app\.config\.yaml|^\[\d+\] Failed to execute script |^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}[,.]\d+ \[[A-Z]+\] __main__\.handler: /;
 // Python tracebacks and wrapped messages that follow a kasm_api line.
 const CONTINUATION = /^(\s+\S|Traceback \(most recent call last\):|[A-Za-z_.]+(Error|Exception)(: |$))/;
 
@@ -39,8 +45,15 @@ function isNginx(line: string): boolean {
   return parsed.entries.length > 0 || parsed.errors.length > 0;
 }
 
+// An error page a proxy answered with (nginx's `<title>504 Gateway Time-out</title>`), pasted from a browser or curl.
+const HTML = /^\s*<\/?(?:!doctype|html|head|title|body|center|h1|hr|meta|style|p|div|address)\b[^>]*>/i;
+
 function formatOf(line: string, previous: Format | null): Format | null {
-  if (KASMVNC_DATED.test(line) || KASMVNC_WEBSOCKET.test(line) || KASMVNC_OTHER.test(line)) return 'kasmvnc';
+  if (HTML.test(line)) return 'html_page';
+  if (AGENT.test(line)) return 'kasm_agent';
+  // A traceback alone, or after the agent's lines, is the agent's (kasm_api's follow its own lines).
+  if (previous !== 'kasm_api' && (/^Traceback \(most recent call last\):/.test(line) || (previous === 'kasm_agent' && (CONTINUATION.test(line) || EXCEPTION.test(line) || line.trim() === 'Terminated')))) return 'kasm_agent';
+  if (KASMVNC_DATED.test(line) || KASMVNC_WEBSOCKET.test(line) || KASMVNC_UNDATED.test(line) || OPENSSL_ALERT.test(line) || KASMVNC_OTHER.test(line)) return 'kasmvnc';
   if (PYTHON_HEADER.test(line)) return 'kasm_api';
   if (line.trimStart().startsWith('{')) return jsonFormat(line);
   if (DOCKER_HEADER.test(line) || DOCKER_ROW.test(line)) return 'docker_ps';
@@ -51,9 +64,11 @@ function formatOf(line: string, previous: Format | null): Format | null {
 }
 
 export function route(text: string): Routed {
-  const routed: Routed = { lines: { kasm_api: [], nginx: [], kasmvnc: [], docker_ps: [], curl: [] }, unreadable: [], total: 0 };
+  const routed: Routed = { lines: { kasm_api: [], kasm_agent: [], nginx: [], kasmvnc: [], docker_ps: [], curl: [], html_page: [] }, unreadable: [], total: 0 };
   let previous: Format | null = null;
-  for (const original of splitLines(text)) {
+  for (const pasted of splitLines(text)) {
+    // Quote marks, compose prefixes and pane borders are the paste's, not the log's: each parser reads the log line.
+    const original = stripPaste(pasted).line;
     if (isBlank(original)) continue;
     routed.total += 1;
     const { rest } = splitDockerStamp(original);

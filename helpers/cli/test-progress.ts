@@ -26,6 +26,8 @@ interface Tally {
   passed: number;
   failed: number;
   skipped: number;
+  /** Tests marked todo: known not to pass yet (the real-log corpus's samples not read right yet). */
+  todo?: number;
 }
 
 /** reports/self-test.log, or KASM_TEST_LOG (the reporter's own tests run it on throwaway files). */
@@ -42,7 +44,7 @@ export function failureText(error: { message?: string; cause?: unknown } | undef
 }
 
 export function summaryLine(t: Tally, ms: number): string {
-  return `${t.passed} passed, ${t.failed} failed${t.skipped ? `, ${t.skipped} skipped` : ''} in ${Math.round(ms / 1000)} s`;
+  return `${t.passed} passed, ${t.failed} failed${t.skipped ? `, ${t.skipped} skipped` : ''}${t.todo ? `, ${t.todo} todo` : ''} in ${Math.round(ms / 1000)} s`;
 }
 
 export default async function* testProgress(source: AsyncIterable<TestEvent>): AsyncGenerator<string> {
@@ -88,9 +90,9 @@ export default async function* testProgress(source: AsyncIterable<TestEvent>): A
     if (suite) continue;
     const tally = perFile.get(file) ?? { passed: 0, failed: 0, skipped: 0 };
     perFile.set(file, tally);
-    const outcome = data.skip || data.todo ? 'skipped' : event.type === 'test:pass' ? 'passed' : 'failed';
-    tally[outcome] += 1;
-    total[outcome] += 1;
+    const outcome = data.todo ? 'todo' : data.skip ? 'skipped' : event.type === 'test:pass' ? 'passed' : 'failed';
+    tally[outcome] = (tally[outcome] ?? 0) + 1;
+    total[outcome] = (total[outcome] ?? 0) + 1;
     if (outcome === 'failed') {
       const where = data.line ? `${file}:${data.line}:${data.column ?? 0}` : file;
       yield `\nFAIL ${basename(file)} › ${data.name} (${seconds(data.details?.duration_ms)})\n${failureText(data.details?.error).replace(/^/gm, '     ')}\n     at ${where}\n\n`;

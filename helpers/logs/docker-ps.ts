@@ -243,7 +243,43 @@ function fromJson(line: string): DockerContainer | null {
   return plausible(values) ? container(values, 'json', line) : null;
 }
 
-/** Reads `docker ps` tables and `{{json .}}` lines; a new header line starts a new table. */
+// A row without its header (`docker ps | grep kasm`, which Kasm's staff ask for), with docker's column gaps or with
+// spaces collapsed: id, image, the quoted command, `... ago`, the status, the ports (may be empty), the names.
+const HEADERLESS = new RegExp(
+  [
+    '^([0-9a-f]{12,64})\\s+(\\S+)\\s+("(?:[^"\\\\]|\\\\.)*"|\\S+)\\s+',
+    '((?:About an? |Less than a |\\d+ )\\S+(?: \\S+)? ago)\\s+',
+    '((?:Up|Exited|Restarting|Created|Paused|Dead|Removal)\\b.*?)',
+    '(?:\\s+((?:\\S*\\d+(?:-\\d+)?\\/(?:tcp|udp|sctp),?\\s*)+))?',
+    // The names may wrap onto a line of their own when a narrow terminal was copied.
+    '(?:\\s+([\\w.\\-/,]+))?$',
+  ].join(''),
+);
+
+function headerless(line: string): Partial<Record<Key, string>> | undefined {
+  const m = HEADERLESS.exec(line.trim());
+  if (!m || /\/(?:tcp|udp|sctp)$/.test(m[7] ?? '')) return undefined;
+  return { id: m[1], image: m[2], command: m[3], created: m[4], status: m[5]!.trim(), ports: (m[6] ?? '').trim(), ...(m[7] ? { names: m[7] } : {}) };
+}
+
+/** `2 hours ago`, `About an hour ago`, `Less than a second ago` (docker's units.HumanDuration) in seconds. */
+export function agoSeconds(text: string): number | null {
+  const m = /^(?:Up )?(Less than a|About an?|\d+) (second|minute|hour|day|week|month|year)s?(?: ago)?\b/.exec(text.trim());
+  if (!m) return null;
+  const unit = { second: 1, minute: 60, hour: 3600, day: 86_400, week: 604_800, month: 2_592_000, year: 31_536_000 }[m[2] as 'second'];
+  if (m[1] === 'Less than a') return 0;
+  return (m[1]!.startsWith('About') ? 1 : Number(m[1])) * unit;
+}
+
+/** Up for less than a minute in a container created ten minutes or more before: it has just (re)started. */
+export function justRestarted(c: Pick<DockerContainer, 'state' | 'status' | 'created'>): boolean {
+  if (c.state !== 'up') return false;
+  const up = agoSeconds(c.status);
+  const created = agoSeconds(c.created);
+  return up !== null && created !== null && up < 60 && created >= 600;
+}
+
+/** Reads `docker ps` tables and `{{json .}}` lines; a new header line starts a new table; rows without one too. */
 export function parseDockerPs(input: string): DockerPs {
   const result: DockerPs = { containers: [], unparsed: [] };
   let columns: Column[] | null = null;
@@ -260,7 +296,12 @@ export function parseDockerPs(input: string): DockerPs {
       columns = header;
       continue;
     }
-    const values = columns && !looksBinary(line) ? rowValues(line, columns) : null;
+    const last = result.containers.at(-1);
+    if (last && !last.names && /^\s*[\w.-]+\s*$/.test(line)) {
+      last.names = line.trim();
+      continue;
+    }
+    const values = columns && !looksBinary(line) ? rowValues(line, columns) : (headerless(line) ?? null);
     if (values && plausible(values)) result.containers.push(container(values, 'table', line));
     else result.unparsed.push(line);
   }

@@ -4,7 +4,8 @@
 import { isBlank, looksBinary, parsePythonTime, splitDockerStamp, splitLines } from './text.ts';
 
 interface KasmVncBase {
-  at: Date;
+  /** null for KasmVNC before its 2022 logging change, whose lines carry no date (` websocket 34: ...`). */
+  at: Date | null;
   /** `DEBUG` (≥100), `INFO` (≥30) or `PRIO`; anything else a build writes is kept as written. */
   level: string;
   message: string;
@@ -50,6 +51,8 @@ export interface KasmVncLog {
 }
 
 const DATED = /^ ?(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}) \[([A-Za-z]+)\] (.*)$/;
+/** KasmVNC before 2022: wslog() wrote no date and no level. */
+const UNDATED_WEBSOCKET = /^ ?websocket (\d+): ?(.*)$/;
 const WEBSOCKET = /^websocket (\d+): ?(.*)$/;
 const MODULE = /^([A-Za-z][\w.-]*):\s+(.*)$/;
 // Starts like a dated line but did not parse: cut short, not part of a crash block.
@@ -63,6 +66,8 @@ const VERSION = /^Xvnc (KasmVNC \S+) - built .*$/;
 const BANNER = [/^Copyright \(C\) \d{4}-\d{4} KasmVNC Team/, /^See .* for information on KasmVNC/, /^Underlying X server release /, /^-+ Xvnc started -+$/, /^\s*-+ Xvnc started -+\s*$/];
 
 function datedEntry(line: string): KasmVncEntry | null {
+  const old = UNDATED_WEBSOCKET.exec(line);
+  if (old) return { kind: 'websocket', at: null, level: 'INFO', handler: Number(old[1]), message: (old[2] ?? '').trimEnd(), raw: line };
   const m = DATED.exec(line);
   const at = m ? parsePythonTime(m[1] ?? '') : null;
   if (!m || !at) return null;
@@ -119,7 +124,7 @@ function readLine(reader: Reader, original: string, line: string): void {
     reader.crash = null;
     if (isRestart(entry)) markRestart(log.crashes, entry.at);
     log.entries.push(entry);
-    reader.lastAt = entry.at;
+    reader.lastAt = entry.at ?? reader.lastAt;
     return;
   }
   if (looksBinary(line) || DATED_START.test(line)) {
@@ -171,8 +176,8 @@ export interface HandlerGroup {
   failedChecks?: string;
   /** The guide's point: that line is noise unless the request was for /websockify. */
   misleading: boolean;
-  startedAt: Date;
-  endedAt: Date;
+  startedAt: Date | null;
+  endedAt: Date | null;
 }
 
 // weblog(): `<origip> <ip-or-XFF> <user|-> "GET <url> HTTP/1.1" <code> <bytes>`; the guide's sample keeps only the user.
@@ -180,12 +185,14 @@ const ACCESS = /^(?:\S+ ){0,2}\S+ "([A-Z]+) (\S*) HTTP\/[\d.]+" (\d{3}) (\d+)$/;
 const REQUESTED = /^Requested file '(.*)'$/;
 const PROTOCOL = /^using protocol (.+)$/;
 const FAILED_CHECKS = /failed websocket checks, (.*)$/;
+// Today's wording and the one before KasmVNC's 2022 change (`Client sent invalid BasicAuth, 403 forbidden`,
+// `BasicAuth user %s not found`, `BasicAuth user/pw did not match`), from common/network/websocket.c.
 const AUTH: Array<[RegExp, HandlerAuth]> = [
-  [/^BasicAuth matched/, 'matched'],
-  [/BasicAuth required, but client didn't send any/, 'none-sent'],
-  [/client sent invalid BasicAuth/, 'invalid'],
-  [/user .* does not exist/, 'unknown-user'],
-  [/wrong password for user/, 'wrong-password'],
+  [/^BasicAuth matched/i, 'matched'],
+  [/BasicAuth required, but client didn't send any/i, 'none-sent'],
+  [/client sent invalid BasicAuth/i, 'invalid'],
+  [/user .* does not exist|BasicAuth user .* not found/i, 'unknown-user'],
+  [/wrong password for user|BasicAuth user\/pw did not match/i, 'wrong-password'],
 ];
 const REJECTED = /non-GET|rejecting|is blacklisted|non-SSL connection disallowed|SSL connection but no cert|invalid X-Forwarded-For|file not found or insufficient permissions/;
 
@@ -250,6 +257,11 @@ export interface HandlerFinding {
   handler: number;
   path?: string;
   message: string;
+  /**
+   * Where the cause lies, when not in KasmVNC itself: `path` for a request a device in front of Kasm altered,
+   * `agent` for Basic auth (the agent's kasm_proxy injects the session's header), `client` for a TLS client that gave up.
+   */
+  hop?: 'client' | 'path' | 'agent';
   /** The handler's lines that explain the finding (its auth, rejection or failed-checks line, its access line). */
   lines?: string[];
 }
@@ -260,14 +272,26 @@ function explainingLines(group: HandlerGroup): string[] {
   return group.lines.filter((l) => telling(l.message)).map((l) => l.raw);
 }
 
+/**
+ * A browser's first request carries no credentials: KasmVNC answers 401 and the browser asks again with them. A
+ * `didn't send any` followed by a later `BasicAuth matched` is that exchange, not a failure.
+ */
+function isChallenge(group: HandlerGroup, later: readonly HandlerGroup[]): boolean {
+  return group.auth === 'none-sent' && later.some((g) => g.auth === 'matched');
+}
+
+function challenge(group: HandlerGroup): HandlerFinding {
+  return { severity: 'info', handler: group.id, ...(group.path !== undefined ? { path: group.path } : {}), message: `handler ${group.id}: the Basic auth challenge (401 to a request without credentials), answered by a later request that authenticated` };
+}
+
 function judgeOne(group: HandlerGroup): HandlerFinding | null {
   const base = { handler: group.id, ...(group.path !== undefined ? { path: group.path } : {}) };
   const where = `handler ${group.id}${group.path !== undefined ? ` (${group.method ?? 'GET'} ${group.path})` : ''}`;
   if (group.result === 'auth-failed') {
-    return { severity: 'fail', ...base, lines: explainingLines(group), message: `${where}: Basic auth failed (${group.auth}): the last nginx in the path did not inject the session's Authorization header, or injected a stale one` };
+    return { severity: 'fail', ...base, hop: 'agent', lines: explainingLines(group), message: `${where}: Basic auth failed (${group.auth}): the last nginx in the path did not inject the session's Authorization header, or injected a stale one` };
   }
   if (group.failedChecks !== undefined && !group.misleading && group.result !== 'websocket' && isWebsockifyPath(group.path)) {
-    return { severity: 'fail', ...base, lines: explainingLines(group), message: `${where}: KasmVNC could not identify the /websockify request as a websocket: ${group.failedChecks}` };
+    return { severity: 'fail', ...base, hop: 'path', lines: explainingLines(group), message: `${where}: KasmVNC could not identify the /websockify request as a websocket: ${group.failedChecks}` };
   }
   if (group.failedChecks !== undefined && group.path === undefined && group.result !== 'websocket') {
     return { severity: 'warn', ...base, message: `${where}: "failed websocket checks, ${group.failedChecks}" for a request whose path the log does not show: read the handler's lines` };
@@ -275,16 +299,24 @@ function judgeOne(group: HandlerGroup): HandlerFinding | null {
   if (group.misleading) {
     return { severity: 'info', ...base, message: `${where}: "failed websocket checks, ${group.failedChecks ?? ''}" is harmless here: the request was not for /websockify` };
   }
+  if (group.result === 'rejected' && isWebsockifyPath(group.path) && group.lines.some((l) => /file not found or insufficient permissions/.test(l.message))) {
+    // What the guide calls the upgrade stripped in front of Kasm: KasmVNC served /websockify as a file.
+    return { severity: 'fail', ...base, hop: 'path', lines: explainingLines(group), message: `${where}: /websockify reached KasmVNC as a plain HTTP request and was looked up as a file (not found): a proxy in front of Kasm dropped the Upgrade/Connection headers` };
+  }
   if (group.result === 'rejected' && group.failedChecks === undefined && (isWebsockifyPath(group.path) || group.path === undefined)) {
     const why = group.lines.map((l) => l.message).find((m) => REJECTED.test(m)) ?? (group.status !== undefined ? `answered ${group.status}` : 'rejected');
     return { severity: 'fail', ...base, lines: explainingLines(group), message: `${where}: KasmVNC rejected the request: ${why}` };
+  }
+  const handshake = group.lines.find((l) => /Client closed during handshake|Read error during handshake/.test(l.message));
+  if (handshake && group.result === 'incomplete') {
+    return { severity: 'warn', ...base, hop: 'client', lines: [handshake.raw], message: `${where}: the client gave up during the TLS handshake ("${handshake.message}"): typically a browser that does not trust KasmVNC's certificate` };
   }
   return null;
 }
 
 /** The guide's reading of the handler groups: which `failed websocket checks` lines matter, auth failures, the websocket. */
 export function judgeHandlers(groups: readonly HandlerGroup[]): HandlerFinding[] {
-  const findings = groups.map(judgeOne).filter((f): f is HandlerFinding => f !== null);
+  const findings = groups.map((group, i) => (isChallenge(group, groups.slice(i + 1)) ? challenge(group) : judgeOne(group))).filter((f): f is HandlerFinding => f !== null);
   const websockets = groups.filter((g) => g.result === 'websocket');
   if (websockets.length > 0) {
     const w = websockets.at(-1)!;

@@ -127,3 +127,30 @@ export function parseJsonObject(line: string): Record<string, unknown> | null {
   }
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
 }
+
+// What a paste carries around the log's own text: a Markdown quote (`> `), a line wrapped in backticks, a compose
+// service's prefix (`kasm_api  | `), `kubectl logs --prefix`'s `[pod/name/container] `, a terminal pane's borders.
+const QUOTE = /^\s*(?:>\s?)+/;
+const BACKTICKS = /^\s*`+(.*?)`+\s*$/;
+const COMPOSE = /^([a-z0-9][\w.-]*)\s+\|\s?/i;
+const KUBECTL = /^\[pod\/[^\]\s]+\]\s/;
+const PANE_START = /^\s*[│┃║]\s?/;
+const PANE_END = /\s*[│┃║]\s*$/;
+const PANE_NAME = /^[a-z0-9][\w.-]* (?=\S| \d{4}-)/i;
+
+/** The line without the wrapping a paste added, and the prefix that was taken off (empty when none). */
+export function stripPaste(line: string): { line: string; prefix: string } {
+  let rest = line;
+  for (const pattern of [QUOTE, KUBECTL, COMPOSE, PANE_START]) {
+    const m = pattern.exec(rest);
+    if (m && m[0].length < rest.length) {
+      rest = rest.slice(m[0].length);
+      // A log viewer's pane (`│ <container> <line>`) names the container before each line.
+      if (pattern === PANE_START) rest = rest.replace(PANE_NAME, '');
+    }
+  }
+  rest = rest.replace(PANE_END, '');
+  const ticks = BACKTICKS.exec(rest);
+  if (ticks && ticks[1]) rest = ticks[1];
+  return { line: rest, prefix: rest === line ? '' : line.slice(0, Math.max(0, line.indexOf(rest))) };
+}

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { classifyCurl } from '../../helpers/logs/curl.ts';
-import { maskOtherContainers, ownContainerPrefixes, parseDockerPorts, parseDockerPs, parseNetworkAddresses } from '../../helpers/logs/docker-ps.ts';
+import { agoSeconds, justRestarted, maskOtherContainers, ownContainerPrefixes, parseDockerPorts, parseDockerPs, parseNetworkAddresses } from '../../helpers/logs/docker-ps.ts';
 import { blockingRules, parseIptablesRules, parseUfwStatus } from '../../helpers/logs/firewall.ts';
 import { parseIpAddr, userFacingAddresses } from '../../helpers/logs/ip.ts';
 import { kasmIdsIn, parseKasmApiLog, type KasmApiEntry } from '../../helpers/logs/kasm-api.ts';
@@ -389,12 +389,33 @@ dd44ee55ff66   redis:5-alpine             "docker-entrypoint.s…"   3 weeks ago
     );
   });
 
-  it('counts daemon errors, rows without a header and garbage as unparsed', () => {
+  it('counts daemon errors and garbage as unparsed', () => {
     assert.deepEqual(parseDockerPs(''), { containers: [], unparsed: [] });
-    const lines = ['Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?', '401963ee87a0   kasmweb/proxy:1.16.0   "x"   6 days ago   Up 6 days   kasm_proxy', GARBAGE];
+    const lines = ['Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?', GARBAGE];
     assert.deepEqual(parseDockerPs(lines.join('\n')).unparsed, lines);
     assert.deepEqual(parseDockerPs(`${REAL.split('\n')[0]}\n${GARBAGE}\nnot a row`).unparsed, [GARBAGE, 'not a row']);
     assert.deepEqual(parseDockerPorts('8080/tcp, 3000-3004/tcp, garbage'), { mappings: [], unread: ['garbage'] });
+  });
+
+  it('reads rows without their header (`docker ps | grep kasm`), with docker\'s gaps or collapsed spaces, names wrapped onto their own line', () => {
+    const gaps = '401963ee87a0   kasmweb/proxy:1.16.0   "x"   6 days ago   Up 6 days   kasm_proxy';
+    const collapsed = '70e525f6ab2e kasmweb/kasm-guac:1.16.0 "/dockerentrypoint.sh" 18 hours ago Restarting (1) 54 seconds ago kasm_guac';
+    const wrapped = ['d15d9b12ad0d   kasmweb/agent:1.15.0       "/bin/sh -c \'/usr/bi…"   4 hours ago   Up 2 hours (healthy)   4444/tcp', '                        kasm_agent'];
+    const ps = parseDockerPs([gaps, collapsed, ...wrapped].join('\n'));
+    assert.deepEqual(ps.unparsed, []);
+    assert.deepEqual(ps.containers.map((c) => [c.names, c.created, c.status, c.state, c.health, c.ports]), [
+      ['kasm_proxy', '6 days ago', 'Up 6 days', 'up', null, ''],
+      ['kasm_guac', '18 hours ago', 'Restarting (1) 54 seconds ago', 'restarting', null, ''],
+      ['kasm_agent', '4 hours ago', 'Up 2 hours (healthy)', 'up', 'healthy', '4444/tcp'],
+    ]);
+  });
+
+  it('tells a container that just restarted from one that just started', () => {
+    assert.equal(justRestarted({ state: 'up', status: 'Up Less than a second', created: '7 weeks ago' }), true);
+    assert.equal(justRestarted({ state: 'up', status: 'Up 4 seconds (health: starting)', created: '52 minutes ago' }), true);
+    assert.equal(justRestarted({ state: 'up', status: 'Up 4 seconds (health: starting)', created: '5 seconds ago' }), false);
+    assert.equal(justRestarted({ state: 'up', status: 'Up About an hour', created: 'About an hour ago' }), false);
+    assert.deepEqual(['Less than a second ago', 'About an hour ago', '2 hours ago', 'Up 3 minutes'].map(agoSeconds), [0, 3600, 7200, 180]);
   });
 });
 

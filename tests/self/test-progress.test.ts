@@ -20,6 +20,7 @@ describe('npm test progress', () => {
   it('words the summary and keeps a failure\'s own message (node:test wraps it)', () => {
     assert.equal(summaryLine({ passed: 3, failed: 1, skipped: 0 }, 61_400), '3 passed, 1 failed in 61 s');
     assert.equal(summaryLine({ passed: 3, failed: 0, skipped: 2 }, 900), '3 passed, 0 failed, 2 skipped in 1 s');
+    assert.equal(summaryLine({ passed: 3, failed: 0, skipped: 0, todo: 4 }, 900), '3 passed, 0 failed, 4 todo in 1 s');
     const wrapped = Object.assign(new Error('test failed'), { cause: new Error('2 !== 3') });
     assert.equal(failureText(wrapped), '2 !== 3');
     assert.match(failureText({ message: Array.from({ length: 40 }, (_, i) => `line ${i}`).join('\n') }), /\.\.\. \(10 more lines in reports\/self-test\.log\)$/);
