@@ -4,6 +4,7 @@ import { CHECKS, type Hop } from '../diagnosis/catalog.ts';
 import { classifyCurl, type CurlClass } from '../logs/curl.ts';
 import { justRestarted, parseDockerPs } from '../logs/docker-ps.ts';
 import { htmlTitle } from '../http-answer.ts';
+import { parseUiExport, type UiLogRecord } from '../logs/ui-export.ts';
 import { parseKasmAgentLog, type AgentStop } from '../logs/kasm-agent.ts';
 import { parseKasmApiLog, type KasmApiAccess, type KasmApiEntry } from '../logs/kasm-api.ts';
 import { groupByHandler, judgeHandlers, parseKasmVncLog, type HandlerFinding, type KasmVncCrash } from '../logs/kasmvnc.ts';
@@ -328,6 +329,60 @@ function judgeKasmAgent(lines: string[]): Judged {
   return { findings, unparsed: [] };
 }
 
+function uiExportHop(r: UiLogRecord): Hop {
+  const app = r.fields.application ?? '';
+  const message = r.fields.message ?? '';
+  if (/agent/i.test(app) || /No Agent slots available|No Agent can be contacted/i.test(message)) return 'agent';
+  if (/gateway|guac|proxy|share/i.test(app)) return 'webapp';
+  return 'api';
+}
+
+/** The message's point: a traceback's exception line (with the function it was raised in), else its first line. */
+function uiExportSummary(message: string): string {
+  const lines = message.split('\n').map((l) => l.trimEnd()).filter(Boolean);
+  if (!lines.some((l) => /^Traceback \(most recent call last\):/.test(l.trim()))) return (lines[0] ?? '').trim().slice(0, 200);
+  const exception = [...lines].reverse().find((l) => /^[A-Za-z_][\w.]*(?:Error|Exception|NotFound)\b/.test(l.trim()))?.trim() ?? lines.at(-1)!.trim();
+  const where = [...lines].reverse().find((l) => /^\s*File ".*", line \d+, in \S+/.test(l))?.match(/in (\S+)\s*$/)?.[1];
+  return `${exception}${where ? ` (raised in ${where})` : ''}`;
+}
+
+/** The Kasm UI's log export: each ERROR or WARNING record, by the application that logged it. */
+function judgeUiExport(lines: string[]): Judged {
+  const records = parseUiExport(lines);
+  const seen = new Map<string, { record: UiLogRecord; count: number }>();
+  for (const record of records) {
+    const level = (record.fields.levelname ?? '').toUpperCase();
+    if (!['ERROR', 'CRITICAL', 'WARNING'].includes(level)) continue;
+    const key = `${record.fields.application}|${level}|${uiExportSummary(record.fields.message ?? '')}`;
+    const found = seen.get(key);
+    if (found) found.count += 1;
+    else seen.set(key, { record, count: 1 });
+  }
+  const findings: Finding[] = [...seen.values()].map(({ record, count }) => {
+    const level = (record.fields.levelname ?? '').toUpperCase();
+    const app = record.fields.application || 'an application';
+    const summary = uiExportSummary(record.fields.message ?? '');
+    const hop = uiExportHop(record);
+    return {
+      severity: level === 'WARNING' ? 'warn' : 'fail',
+      format: 'ui_export',
+      hop,
+      title: `${app} logged ${level}${count > 1 ? ` ${count} times` : ''}${record.fields.host ? ` on ${record.fields.host}` : ''}: ${summary}`,
+      // The line that holds the summary first (a traceback's exception comes last in its message), then the message.
+      evidence: sample([...new Set([...record.lines.filter((l) => l.includes(summary.replace(/ \(raised in \S+\)$/, '').slice(0, 60))), ...record.lines.filter((l) => /message/.test(l) || !/^\s*"?\w+"?\s*:/.test(l))])]),
+      guideSection: hop === 'agent' ? 'Confirm Local Connectivity' : CHECKS['api.health'].guideSection,
+      fix:
+        hop === 'agent'
+          ? 'Admin > Infrastructure > Docker Agents: an agent must be enabled, checked in, and have the cores, memory and GPU the workspace asks for (and be in a zone the workspace may use).'
+          : hop === 'webapp'
+            ? `${app} runs on the WebApp server: fix what its message names (an address it cannot reach, a name that resolves to loopback), then restart it.`
+            : 'kasm_api failed on this request: the exception and the function it was raised in name the cause; search Kasm\'s issues for them, and read `sudo docker logs --since 10m kasm_api` around the time.',
+    };
+  });
+  if (!findings.length && records.length) findings.push({ severity: 'info', format: 'ui_export', hop: 'api', title: `${plural(records.length, 'log record')} from the UI's export, none an error or warning`, evidence: [], guideSection: CHECKS['api.health'].guideSection, fix: '' });
+  return { findings, unparsed: [] };
+}
+
 /** An HTML error page: its status and server, said in words (never read as access lines). */
 function judgeHtmlPage(lines: string[]): Judged {
   const page = lines.join('\n');
@@ -376,6 +431,7 @@ export const JUDGES: Record<Format, (lines: string[]) => Judged> = {
   kasm_api: judgeKasmApi,
   kasm_agent: judgeKasmAgent,
   html_page: judgeHtmlPage,
+  ui_export: judgeUiExport,
   nginx: judgeNginx,
   kasmvnc: judgeKasmVnc,
   docker_ps: judgeDockerPs,

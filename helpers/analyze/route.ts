@@ -2,9 +2,10 @@
 // the parser that can read it, decided line by line so one format's oddities never hide another's lines.
 import { isBlank, looksBinary, parseJsonObject, splitDockerStamp, splitLines, stripPaste } from '../logs/text.ts';
 import { EXCEPTION } from '../logs/kasm-agent.ts';
+import { isUiExportLine } from '../logs/ui-export.ts';
 import { parseNginxAccessLog } from '../logs/nginx.ts';
 
-export const FORMATS = ['kasm_api', 'kasm_agent', 'nginx', 'kasmvnc', 'docker_ps', 'curl', 'html_page'] as const;
+export const FORMATS = ['kasm_api', 'kasm_agent', 'nginx', 'kasmvnc', 'docker_ps', 'curl', 'html_page', 'ui_export'] as const;
 export type Format = (typeof FORMATS)[number];
 
 export interface Routed {
@@ -50,6 +51,8 @@ const HTML = /^\s*<\/?(?:!doctype|html|head|title|body|center|h1|hr|meta|style|p
 
 function formatOf(line: string, previous: Format | null): Format | null {
   if (HTML.test(line)) return 'html_page';
+  // The UI's log export: its fields, and the message text under a bare `message` key in the table's form.
+  if (isUiExportLine(line) || (previous === 'ui_export' && /^\s*\S/.test(line) && !/^\s*\d{4}-\d{2}-\d{2}/.test(line))) return 'ui_export';
   if (AGENT.test(line)) return 'kasm_agent';
   // A traceback alone, or after the agent's lines, is the agent's (kasm_api's follow its own lines).
   if (previous !== 'kasm_api' && (/^Traceback \(most recent call last\):/.test(line) || (previous === 'kasm_agent' && (CONTINUATION.test(line) || EXCEPTION.test(line) || line.trim() === 'Terminated')))) return 'kasm_agent';
@@ -64,7 +67,7 @@ function formatOf(line: string, previous: Format | null): Format | null {
 }
 
 export function route(text: string): Routed {
-  const routed: Routed = { lines: { kasm_api: [], kasm_agent: [], nginx: [], kasmvnc: [], docker_ps: [], curl: [], html_page: [] }, unreadable: [], total: 0 };
+  const routed: Routed = { lines: { kasm_api: [], kasm_agent: [], nginx: [], kasmvnc: [], docker_ps: [], curl: [], html_page: [], ui_export: [] }, unreadable: [], total: 0 };
   let previous: Format | null = null;
   for (const pasted of splitLines(text)) {
     // Quote marks, compose prefixes and pane borders are the paste's, not the log's: each parser reads the log line.
