@@ -3,6 +3,7 @@
 // when the stream closes, so the page is closed before the logs are read).
 import { check, expect, test, type Check } from '../helpers/fixtures/index.ts';
 import { skipWithoutHosts } from '../helpers/fixtures/servers.ts';
+import { judgeApiCall, UNREAD_FIX, type ApiCallVerdict } from '../helpers/judge/api-call.ts';
 import { sessionCalls } from '../helpers/judge/session-calls.ts';
 import { resolveIdentity } from '../helpers/fixtures/session.ts';
 import { kasmIdsIn, parseKasmApiLog, type KasmApiEntry } from '../helpers/logs/kasm-api.ts';
@@ -10,7 +11,9 @@ import { maskOtherSessions, namesOtherSession, type OwnSession } from '../helper
 import { parseNginxAccessLog } from '../helpers/logs/nginx.ts';
 import type { Servers } from '../helpers/fixtures/servers.ts';
 import type { CommandResult } from '../helpers/probes/ssh.ts';
-import { plural } from '../helpers/report/text.ts';
+import type { OpenedDesktop } from '../helpers/fixtures/desktop.ts';
+import type { KasmConfig } from '../helpers/config.ts';
+import type { ServerHost } from '../helpers/inventory.ts';
 
 interface ApiLines {
   host: string;
@@ -45,7 +48,6 @@ function unread(result: CommandResult): Unread | undefined {
   if (result.exitCode !== 0) return { why: `docker logs failed (exit ${result.exitCode ?? result.signal}): ${(result.stderr || result.stdout).trim().slice(-200)}`, timedOut: false };
   return undefined;
 }
-const UNREAD_FIX = 'Check docker on that server (`sudo docker logs --tail 10 <container>` by hand); on a slow server raise KASM_TIMEOUT_SSH_MS. Reads ask for --tail KASM_LOG_TAIL_LINES, so a long history alone does not slow them.';
 /** For the evidence: a read that returned --tail lines may have missed the window's oldest lines. */
 const tailNote = (tail: number) => `the read returned the ${tail} lines KASM_LOG_TAIL_LINES allows: the window's oldest lines may be missing (raise KASM_LOG_TAIL_LINES)`;
 
@@ -75,52 +77,79 @@ for (const [id, path] of [
       unparsed: logs.map((l) => ({ host: l.host, count: l.unparsed.length, sample: ownLines(l.unparsed.slice(0, 3), ours) })),
     });
     const own = sessionCalls(path, calls, mentions, opened.kasmId);
-    const elsewhere = own.others ? `; ${plural(own.others, 'call')} in the window ${own.others === 1 ? 'was' : 'were'} for other sessions` : '';
-    if (own.accepted.length) {
-      check.pass(`${path} answered 202 for session ${opened.kasmId} (${plural(own.accepted.length, 'line')} naming it on ${[...new Set(own.accepted.map((c) => c.host))].join(', ')}${elsewhere})`);
-      return;
-    }
-    const denials = own.denied.length ? own.denied : own.unattributed.filter((c) => c.entry.kind === 'access' && (c.entry.status === 401 || c.entry.status === 403));
-    if (denials.length) {
-      const first = denials.at(-1)!;
-      const missingValues = warnings.some((w) => /missing required username or token/i.test(w.entry.kind === 'message' ? w.entry.message : ''));
-      const page = opened.vncHtml();
-      const browserSentBoth = ['username', 'session_token'].every((name) => page?.cookieHeaderNames.includes(name));
-      if (id === 'api.kasm-connect' && missingValues && browserSentBoth) {
-        check.fail({
-          summary: `the browser sent username and session_token, but kasm_api logged kasm_connect ${first.entry.kind === 'access' ? first.entry.status : ''} "missing required username or token": a device in front of Kasm stripped the Cookie header (${first.host}: ${line(first.entry)})`,
-          remediation: 'Configure the load balancer / proxy / L7 firewall in front of Kasm to pass the Cookie header on /desktop/ requests (and WebSocket upgrades) unchanged.',
-          hop: 'path',
-        });
+    const page = opened.vncHtml();
+    const evidence = {
+      check: id,
+      path,
+      kasmId: opened.kasmId,
+      since,
+      hosts: logs.map((l) => l.host),
+      calls: own,
+      warnings,
+      browserSentBoth: ['username', 'session_token'].every((name) => page?.cookieHeaderNames.includes(name)),
+      unreadable: logs.flatMap((l) => (l.unread ? [{ host: l.host, why: l.unread.why, timedOut: l.unread.timedOut }] : [])),
+    };
+    let verdict = judgeApiCall(evidence);
+    // No internal_auth line at all: whether the agent served the stream decides between a fault and a topology
+    // that does not log the call (the agent's 101 line is written when the stream closes).
+    if (verdict.status === 'fail' && id === 'api.internal-auth' && !own.denied.length && !evidence.unreadable.length) {
+      const closed = await desktop.open({ closed: true });
+      const agent = await test.step("agent: docker logs kasm_proxy for the session's websockify 101", () => agentWebsockify({ servers, check, config, opened: closed, candidates: undefined }));
+      if (agent.found?.status === 101) {
+        await check.evidence("agent kasm_proxy's websockify line", `${agent.found.host}: ${agent.found.line}`);
+        verdict = judgeApiCall({ ...evidence, agentServed: { host: agent.found.host, line: agent.found.line } });
       }
-      check.fail({ summary: `kasm_api answered ${path} with ${first.entry.kind === 'access' ? first.entry.status : '?'} on ${first.host}: ${line(first.entry)}${warnings[0] ? ` / ${line(warnings[0].entry)}` : ''}` });
     }
-    const unattributedOk = own.unattributed.filter((c) => c.entry.kind === 'access' && c.entry.status === 202);
-    if (unattributedOk.length) {
-      check.warn({
-        summary: `${plural(unattributedOk.length, `${path} call`)} answered 202 in the session's window, but no line names a session (no Referer logged), so whether session ${opened.kasmId}'s was accepted is not shown${elsewhere}`,
-        remediation: "Nothing is known to be broken: kasm_api's access lines carry no Referer here, so calls cannot be told apart by session. Check the agent's kasm_proxy logged the session's websockify (agent.websocket-log).",
-      });
-      return;
-    }
-    const unreadable = logs.filter((l) => l.unread);
-    if (unreadable.length) {
-      check.fail({
-        summary: `kasm_api's log could not be read on ${unreadable.map((l) => `${l.host} (${l.unread!.why})`).join(', ')}, so whether ${path} reached kasm_api is not known`,
-        remediation: UNREAD_FIX,
-        hop: 'webapp',
-        transient: unreadable.some((l) => l.unread!.timedOut),
-      });
-    }
-    check.fail({
-      summary: `no ${path} call for session ${opened.kasmId} reached kasm_api on ${logs.map((l) => l.host).join(', ')} since ${since.toISOString()}${elsewhere}`,
-      remediation:
-        id === 'api.kasm-connect'
-          ? 'The desktop request never reached a WebApp kasm_proxy, or it could not call kasm_api: check the load balancer in front of the WebApp servers and `sudo docker logs kasm_proxy` there.'
-          : "The agent never called kasm_api: check the zone's Upstream Auth Address resolves and is reachable from the agents (agent.upstream-auth-reachable).",
-      hop: id === 'api.kasm-connect' ? 'path' : 'agent',
-    });
+    apply(check, verdict);
   });
+}
+
+/** Ends the check with the judge's verdict. */
+function apply(check: Check, verdict: ApiCallVerdict): void {
+  if (verdict.status === 'pass') return check.pass(verdict.summary);
+  if (verdict.status === 'warn') return check.warn({ summary: verdict.summary, remediation: verdict.remediation ?? '' });
+  check.fail({ summary: verdict.summary, ...(verdict.remediation ? { remediation: verdict.remediation } : {}), ...(verdict.hop ? { hop: verdict.hop } : {}), ...(verdict.transient ? { transient: true } : {}) });
+}
+
+interface AgentLine {
+  host: string;
+  line: string;
+  status: number;
+  bytes: number;
+}
+
+/**
+ * The agent kasm_proxy's access line for the session's websockify, on the agent Kasm says runs it (or every agent),
+ * since the session started: the 101 line when there is one.
+ */
+async function agentWebsockify(o: { servers: Servers; check: Check; config: KasmConfig; opened: OpenedDesktop; candidates: ServerHost[] | undefined }) {
+  const since = new Date(o.opened.startedAt.getTime() - o.config.clockSkewMs);
+  const wanted = `/desktop/${o.opened.kasmId}/vnc/websockify`;
+  const candidates = o.candidates ?? (await o.servers.hosts('agent'));
+  const state = { found: undefined as AgentLine | undefined, seen: [] as string[], cut: new Set<string>(), unreadable: new Map<string, Unread>(), since, wanted, candidates };
+  const read = async () => {
+    await Promise.all(
+      candidates.map(async (host) => {
+        // The agent's kasm_proxy logs every session on it: the transcript keeps the session's own lines.
+        const keep = (stdout: string) => maskOtherSessions(stdout, { ids: [o.opened.kasmId, o.opened.userId] });
+        const result = await o.servers.run(host, { kind: 'docker-logs', container: 'kasm_proxy', since, tail: o.config.logTailLines }, o.check, { keep });
+        if (lineCount(result.stdout) >= o.config.logTailLines) state.cut.add(host.name);
+        const failed = unread(result);
+        if (failed) state.unreadable.set(host.name, failed);
+        else state.unreadable.delete(host.name);
+        const lines = parseNginxAccessLog(result.stdout).entries.filter((e) => e.path === wanted);
+        state.seen.push(...lines.map((e) => `${host.name}: ${e.raw}`));
+        const line = lines.find((e) => e.status === 101) ?? lines[0];
+        if (line && state.found?.status !== 101) state.found = { host: host.name, line: line.raw, status: line.status, bytes: line.bytes };
+      }),
+    );
+    return state.found?.status === 101;
+  };
+  // nginx writes a WebSocket's line when it closes; the page is closed, so it comes within moments. A stream that
+  // never upgraded (browser, probe and hold all refused) has no 101 line to wait for: one read decides.
+  // The first read is outside the poll, so a host the suite cannot read ends the check as not judged at once.
+  if (!(await read()) && o.opened.upgraded) await expect.poll(read, { timeout: 10_000, intervals: [250, 500, 1_000] }).toBe(true).catch(() => undefined);
+  return state;
 }
 
 test("the agent's kasm_proxy logged the session's websockify with 101", check('agent.websocket-log', ['@smoke', '@logs']), async ({ check, servers, desktop, kasmApi, config }, testInfo) => {
@@ -129,35 +158,7 @@ test("the agent's kasm_proxy logged the session's websockify with 101", check('a
   const status = (await kasmApi.call<{ kasm?: { hostname?: string } }>('get_kasm_status', { user_id: opened.userId, kasm_id: opened.kasmId }).catch(() => ({ body: {} as { kasm?: { hostname?: string } } }))).body;
   const agents = await servers.hosts('agent');
   const own = agents.filter((a) => a.target.host === status.kasm?.hostname);
-  const candidates = own.length ? own : agents;
-  const since = new Date(opened.startedAt.getTime() - config.clockSkewMs);
-  const wanted = `/desktop/${opened.kasmId}/vnc/websockify`;
-  let found: { host: string; line: string; status: number; bytes: number } | undefined;
-  const seen: string[] = [];
-  const cut = new Set<string>();
-  const unreadable = new Map<string, Unread>();
-  const read = async () => {
-    await Promise.all(
-      candidates.map(async (host) => {
-        // The agent's kasm_proxy logs every session on it: the transcript keeps the session's own lines.
-        const keep = (stdout: string) => maskOtherSessions(stdout, { ids: [opened.kasmId, opened.userId] });
-        const result = await servers.run(host, { kind: 'docker-logs', container: 'kasm_proxy', since, tail: config.logTailLines }, check, { keep });
-        if (lineCount(result.stdout) >= config.logTailLines) cut.add(host.name);
-        const failed = unread(result);
-        if (failed) unreadable.set(host.name, failed);
-        else unreadable.delete(host.name);
-        const lines = parseNginxAccessLog(result.stdout).entries.filter((e) => e.path === wanted);
-        seen.push(...lines.map((e) => `${host.name}: ${e.raw}`));
-        const line = lines.find((e) => e.status === 101) ?? lines[0];
-        if (line && found?.status !== 101) found = { host: host.name, line: line.raw, status: line.status, bytes: line.bytes };
-      }),
-    );
-    return found?.status === 101;
-  };
-  // nginx writes a WebSocket's line when it closes; the page is closed, so it comes within moments. A stream that
-  // never upgraded (browser, probe and hold all refused) has no 101 line to wait for: one read decides.
-  // The first read is outside the poll, so a host the suite cannot read ends the check as not judged at once.
-  if (!(await read()) && opened.upgraded) await expect.poll(read, { timeout: 10_000, intervals: [250, 500, 1_000] }).toBe(true).catch(() => undefined);
+  const { found, seen, cut, unreadable, since, wanted, candidates } = await agentWebsockify({ servers, check, config, opened, candidates: own.length ? own : agents });
   await check.evidence('kasm_proxy lines', { agents: candidates.map((c) => c.name), since: since.toISOString(), tail: config.logTailLines, ...(cut.size ? { cut: `${[...cut].join(', ')}: ${tailNote(config.logTailLines)}` } : {}), lines: [...new Set(seen)].slice(-10) });
   if (!found && unreadable.size) {
     return check.fail({

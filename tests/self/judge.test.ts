@@ -193,3 +193,47 @@ describe('parseCurlCertificate', () => {
     assert.equal(parseCurlCertificate(`*  subject: ${'x'.repeat(200_000)}\n*  issuer: CN=a`), undefined);
   });
 });
+
+describe('judgeApiCall', async () => {
+  const { judgeApiCall } = await import('../../helpers/judge/api-call.ts');
+  const { sessionCalls } = await import('../../helpers/judge/session-calls.ts');
+  const { parseKasmApiLog } = await import('../../helpers/logs/kasm-api.ts');
+  const ours = '6ae80946-dc5c-4a4a-a3d9-d70654863cca';
+  const access = (path: string, status: number, kasmId: string | null) =>
+    `2026-12-02 17:57:10,120 [INFO] cherrypy.access.140087972390848: 172.18.0.5 - - [02/Dec/2026:17:57:10] "GET ${path} HTTP/1.0" ${status} - "${kasmId ? `https://kasm.localhost:41915/desktop/${kasmId}/vnc/vnc.html` : ''}" "Mozilla/5.0"`;
+  const entries = (lines: string[]) => parseKasmApiLog(lines.join('\n')).entries.map((entry) => ({ host: '198.18.0.11', entry }));
+  const evidence = (check: 'api.kasm-connect' | 'api.internal-auth', lines: string[], extra = {}) => {
+    const path = check === 'api.kasm-connect' ? '/api/kasm_connect/' : '/api/internal_auth/';
+    return { check, path, kasmId: ours, since: new Date('2026-12-02T17:57:00Z'), hosts: ['198.18.0.11'], calls: sessionCalls(path, entries(lines), [], ours), warnings: [], browserSentBoth: true, unreadable: [], ...extra };
+  };
+
+  it('passes on a 202 naming the session, fails on a refusal, warns on 202s that name no session', () => {
+    assert.equal(judgeApiCall(evidence('api.kasm-connect', [access('/api/kasm_connect/', 202, ours)])).status, 'pass');
+    const refused = judgeApiCall(evidence('api.kasm-connect', [access('/api/kasm_connect/', 403, ours)]));
+    assert.equal(refused.status, 'fail');
+    assert.match(refused.summary, /^kasm_api answered \/api\/kasm_connect\/ with 403 on 198\.18\.0\.11: /);
+    assert.equal(judgeApiCall(evidence('api.kasm-connect', [access('/api/kasm_connect/', 202, null)])).status, 'warn');
+  });
+
+  it('blames the path for a Cookie the browser sent and kasm_api did not get', () => {
+    const warning = entries(['2026-12-02 17:57:10,121 [WARNING] client_api_server: kasm_connect: missing required username or token']);
+    const verdict = judgeApiCall(evidence('api.kasm-connect', [access('/api/kasm_connect/', 401, ours)], { warnings: warning }));
+    assert.deepEqual([verdict.status, verdict.hop], ['fail', 'path']);
+    assert.match(verdict.summary, /a device in front of Kasm stripped the Cookie header/);
+  });
+
+  it('says a read that failed is unknown, not absent, and retries a timeout', () => {
+    const verdict = judgeApiCall(evidence('api.kasm-connect', [], { unreadable: [{ host: '198.18.0.11', why: 'docker logs timed out after 5000 ms', timedOut: true }] }));
+    assert.deepEqual([verdict.status, verdict.hop, verdict.transient], ['fail', 'webapp', true]);
+  });
+
+  it('no internal_auth line while the agent served the stream is a warning that says so, never a false failure', () => {
+    const none = judgeApiCall(evidence('api.internal-auth', []));
+    assert.deepEqual([none.status, none.hop], ['fail', 'agent']);
+    const served = judgeApiCall(evidence('api.internal-auth', [], { agentServed: { host: '198.18.0.21', line: `"GET /desktop/${ours}/vnc/websockify HTTP/1.1" 101 1234` } }));
+    assert.equal(served.status, 'warn');
+    assert.match(served.summary, /but the agent's kasm_proxy served the session's websockify with 101 \(198\.18\.0\.21: /);
+    // kasm_connect's absence is never excused by the agent: the desktop request must reach a WebApp server.
+    assert.equal(judgeApiCall(evidence('api.kasm-connect', [], { agentServed: { host: 'x', line: 'y' } })).status, 'fail');
+  });
+});
