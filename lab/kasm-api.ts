@@ -56,7 +56,7 @@ export interface LabAgent {
   agent_id: string;
   server_id: string;
   hostname: string;
-  /** The port the agent's kasm_proxy listens on (not in Kasm's get_agents shape; see KASM-FACTS Unknowns 5). */
+  /** The port the agent's kasm_proxy listens on: not in Kasm's get_agents shape (KASM-FACTS Unknowns 5), so get_agents leaves it out when every agent has the same. */
   port: number;
   hostId: string;
   zone_id: string;
@@ -311,8 +311,12 @@ export class KasmApi {
 
   async #admin(name: string, body: Record<string, unknown>): Promise<unknown> {
     switch (name) {
-      case 'get_agents':
-        return { agents: this.options.agents.map(({ hostId: _hostId, ...agent }) => ({ ...agent, status: 'running', cores: 4, memory: 8_589_934_592, gpus: 0 })) };
+      case 'get_agents': {
+        // Kasm's public clients show no `port` on agents, so the suite's KASM_AGENT_PORT is what it uses; the lab
+        // sends one only where its agents listen on different ports (one loopback address for all, not Linux).
+        const differ = new Set(this.options.agents.map((a) => a.port)).size > 1;
+        return { agents: this.options.agents.map(({ hostId: _hostId, port, ...agent }) => ({ ...agent, ...(differ ? { port } : {}), status: 'running', cores: 4, memory: 8_589_934_592, gpus: 0 })) };
+      }
       case 'get_servers':
         return { servers: [] };
       case 'get_images':

@@ -41,7 +41,7 @@ describe('lab server faults', { concurrency: false }, () => {
   let agent: HostState;
   let webShell: ssh2.Client;
   let agentShell: ssh2.Client;
-  /** The agent as Kasm names it to the WebApp servers: get_agents hostname plus the port the lab adds. */
+  /** The agent as Kasm names it to the WebApp servers: get_agents' hostname, at the agents' port (KASM_AGENT_PORT). */
   let agentAddress: string;
 
   const post = async (path: string, body: Record<string, unknown>) => {
@@ -123,8 +123,10 @@ describe('lab server faults', { concurrency: false }, () => {
     userId = String(((await api('/api/public/get_user', { target_user: { username: lab.env.KASM_USER } })).body.user as { user_id: string }).user_id);
     const images = (await api('/api/public/get_images')).body.images as Array<{ image_id: string; friendly_name: string }>;
     imageId = images.find((i) => i.friendly_name === lab.env.KASM_WORKSPACE)!.image_id;
-    const agents = (await api('/api/admin/get_agents')).body.agents as Array<{ hostname: string; port: number }>;
-    agentAddress = `${agents[0]!.hostname}:${agents[0]!.port}`;
+    const agents = (await api('/api/admin/get_agents')).body.agents as Array<{ hostname: string; port?: number }>;
+    // As Kasm's public clients show it, get_agents names no port: the agents' one port is the suite's setting.
+    assert.equal(agents[0]!.port, undefined, 'get_agents sends no port');
+    agentAddress = `${agents[0]!.hostname}:${lab.env.KASM_AGENT_PORT}`;
   });
   after(async () => {
     webShell?.end();
