@@ -3,33 +3,22 @@
 import { check, test } from '../helpers/fixtures/index.ts';
 import { curlSeconds, skipWithoutHosts } from '../helpers/fixtures/servers.ts';
 import { classifyCurl } from '../helpers/logs/curl.ts';
-import { parseDockerPs, parseNetworkAddresses, type DockerContainer } from '../helpers/logs/docker-ps.ts';
-import { blockingRules, parseIptablesRules, parseUfwStatus } from '../helpers/logs/firewall.ts';
+import { parseDockerPs, parseNetworkAddresses } from '../helpers/logs/docker-ps.ts';
+import { parseIptablesRules, parseUfwStatus } from '../helpers/logs/firewall.ts';
 import { parseIpAddr, userFacingAddresses } from '../helpers/logs/ip.ts';
 import { parseNginxAccessLog } from '../helpers/logs/nginx.ts';
 import { directAnswer, judgeStaleProxy, type StaleProxyInput } from '../helpers/judge/stale-proxy.ts';
-import { listensOn, parseSsListening } from '../helpers/logs/ss.ts';
-import type { Inventory, Role, ServerHost } from '../helpers/inventory.ts';
+import { judgeContainers, judgeFirewall, judgeListening, judgeLocalCurl } from '../helpers/judge/host-config.ts';
+import { parseSsListening } from '../helpers/logs/ss.ts';
+import type { Inventory, ServerHost } from '../helpers/inventory.ts';
 import type { KasmConfig } from '../helpers/config.ts';
-import type { CheckId } from '../helpers/diagnosis/catalog.ts';
 import { SshError, type SshHost } from '../helpers/probes/ssh.ts';
-
-const REQUIRED: Record<Role, string[]> = {
-  webapp: ['kasm_proxy', 'kasm_api', 'kasm_manager', 'kasm_share'],
-  agent: ['kasm_proxy', 'kasm_agent'],
-};
 
 /** The port Kasm expects this host's kasm_proxy on: the agent's from get_agents, the WebApp port otherwise. */
 function portOf(host: ServerHost, inventory: Inventory, config: KasmConfig): number {
   if (host.role === 'webapp') return config.webappPort;
   return inventory.kasmAgents.find((a) => a.ssh === host)?.port ?? config.agentPort;
 }
-
-/** What fails when a host's kasm_proxy is not running. */
-const PROXY_SERVES: Record<Role, CheckId[]> = {
-  webapp: ['webapp.listening', 'webapp.local-connectivity', 'api.health'],
-  agent: ['agent.listening', 'agent.local-connectivity', 'webapp.agent-reachable'],
-};
 
 // kasm_api's own port inside Kasm's Docker network (Kasm's compose and the kasm-helm probes: 8080).
 const KASM_API_PORT = 8080;
@@ -51,8 +40,6 @@ async function kasmApiDirect(ssh: SshHost, seconds: number): Promise<StaleProxyI
   return { url, answered: directAnswer(classifyCurl({ exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr })) };
 }
 
-const describeContainer = (c: DockerContainer) => `${c.names} ${c.status}`;
-
 for (const role of ['webapp', 'agent'] as const) {
   const roleName = role === 'webapp' ? 'WebApp server' : 'agent';
 
@@ -65,35 +52,7 @@ for (const role of ['webapp', 'agent'] as const) {
       const result = await ssh.run({ kind: 'docker-ps' });
       const { containers, unparsed } = parseDockerPs(result.stdout);
       if (result.exitCode !== 0) return { status: 'fail', summary: `docker ps -a failed (exit ${result.exitCode}): ${result.stderr.trim().slice(0, 200)}` };
-      const required = [...new Set(rolesOf(host).flatMap((r) => REQUIRED[r]))];
-      const byName = new Map(containers.map((c) => [c.names, c]));
-      const missing = required.filter((name) => !byName.has(name));
-      const kasm = containers.filter((c) => c.names.startsWith('kasm_'));
-      const down = kasm.filter((c) => c.state !== 'up');
-      const unhealthy = kasm.filter((c) => c.state === 'up' && c.health === 'unhealthy');
-      const starting = kasm.filter((c) => c.health === 'starting');
-      const port = portOf(host, inventory, config);
-      const proxy = byName.get('kasm_proxy');
-      const published = proxy?.portMappings.map((m) => m.hostPort) ?? [];
-      const evidence = { containers: kasm.map((c) => ({ name: c.names, image: c.image, status: c.status, ports: c.ports })), unparsedLines: unparsed.length };
-      const problems = [
-        ...missing.map((name) => `${name} is missing`),
-        ...down.map((c) => `${describeContainer(c)}`),
-        ...unhealthy.map((c) => `${describeContainer(c)}`),
-        ...(proxy && !published.includes(port) ? [`kasm_proxy publishes ${published.join(', ') || 'no port'}, expected ${port}`] : []),
-      ];
-      if (problems.length) {
-        const sick = [...down, ...unhealthy];
-        const apiOnly = role === 'webapp' && sick.length > 0 && sick.every((c) => c.names === 'kasm_api') && !missing.length;
-        // A stopped container is why what it serves fails, however that shows (kasm_api: a 502, or no answer while the
-        // kernel waits for the stopped container's address; kasm_proxy: nothing listens): one finding. kasm_api alone
-        // is the api hop's.
-        const proxyDown = !proxy || proxy.state !== 'up';
-        const explains: CheckId[] = [...(apiOnly ? ['api.health' as const] : []), ...(proxyDown ? PROXY_SERVES[role] : [])];
-        return { status: 'fail', summary: problems.join('; '), evidence, ...(apiOnly ? { hop: 'api' as const } : {}), ...(explains.length ? { explains } : {}) };
-      }
-      if (starting.length) return { status: 'warn', summary: `${starting.map(describeContainer).join('; ')}: health checks still starting`, evidence };
-      return { status: 'pass', summary: `${kasm.length} Kasm containers up${kasm.some((c) => c.health) ? ' and healthy' : ''}, kasm_proxy on ${port}`, evidence };
+      return judgeContainers({ role, roles: rolesOf(host), containers, unparsed: unparsed.length, port: portOf(host, inventory, config) });
     });
     check.conclude();
   });
@@ -105,12 +64,7 @@ for (const role of ['webapp', 'agent'] as const) {
       const port = portOf(host, inventory, config);
       const result = await ssh.run({ kind: 'ss-listening' });
       const { sockets } = parseSsListening(result.stdout);
-      const on = listensOn(sockets, port);
-      const evidence = { port, listening: sockets.filter((s) => s.port === port) };
-      if (!on.ipv4 && !on.ipv6) return { status: 'fail', summary: `nothing listens on port ${port} (ss -ltn)`, evidence };
-      if (!on.ipv4) return { status: 'fail', summary: `port ${port} listens on IPv6 only`, evidence };
-      if (!on.ipv6) return { status: 'warn', summary: `port ${port} listens on IPv4 but not IPv6`, remediation: 'Clients or agents reaching this server over IPv6 will fail; publish the port on [::] too, or make sure nothing uses IPv6 for it.', evidence };
-      return { status: 'pass', summary: `port ${port} listens on IPv4 and IPv6`, evidence };
+      return judgeListening(port, sockets);
     });
     check.conclude();
   });
@@ -129,7 +83,7 @@ for (const role of ['webapp', 'agent'] as const) {
       const result = await ssh.run({ kind: 'curl-health', url, timeoutSeconds: curlSeconds(config) });
       const curl = classifyCurl({ exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr });
       const evidence = { url, curl: { exitCode: result.exitCode, code: curl.code, httpStatus: curl.httpStatus, body: curl.body, meaning: curl.meaning } };
-      if (curl.ok) return { status: 'pass', summary: `curl ${url} answered {"ok": true}`, evidence };
+      if (curl.ok) return judgeLocalCurl(url, curl, evidence);
       if (role === 'webapp') {
         const apiUp = parseDockerPs((await ssh.run({ kind: 'docker-ps' })).stdout).containers.some((c) => c.names === 'kasm_api' && c.state === 'up');
         // Only nginx's errors for this health path, in the transcript too: the rest of kasm_proxy's log is other users'.
@@ -155,12 +109,7 @@ for (const role of ['webapp', 'agent'] as const) {
           };
         }
       }
-      return {
-        status: 'fail',
-        summary: `curl ${url} from the server itself failed: ${curl.meaning}`,
-        remediation: curl.code === 'REFUSED_OR_NO_ROUTE' || curl.code === 'TIMEOUT' || curl.code === 'OTHER' ? 'A refused or hanging local curl while the port listens means a host firewall is in the way: see Host Based Firewalls (ufw status, iptables -S).' : undefined,
-        evidence,
-      };
+      return judgeLocalCurl(url, curl, evidence);
     });
     check.conclude();
   });
@@ -173,17 +122,7 @@ for (const role of ['webapp', 'agent'] as const) {
       const [ufwOut, iptablesOut] = await Promise.all([ssh.run({ kind: 'ufw-status' }), ssh.run({ kind: 'iptables-rules' })]);
       const ufw = parseUfwStatus(ufwOut.stdout);
       const iptables = parseIptablesRules(iptablesOut.stdout);
-      const blocking = blockingRules(ufw, iptables, port);
-      const evidence = { port, ufw: { active: ufw.active, rules: ufw.rules }, iptablesPolicies: iptables.policies, blocking };
-      if (blocking.length) {
-        return {
-          status: 'warn',
-          summary: `port ${port} is blocked by ${blocking.map((b) => b.description).join('; ')}`,
-          remediation: `Allow the port (\`sudo ufw allow ${port}/tcp\`) or remove the rule. The guide's recovery flushes iptables: it is disruptive (stop Kasm first, set INPUT to ACCEPT before \`iptables -F\`, restart docker to regenerate its rules); this suite never changes firewall rules.`,
-          evidence,
-        };
-      }
-      return { status: 'pass', summary: `ufw ${ufw.active === null ? 'not installed' : ufw.active ? 'active' : 'inactive'}; no ufw or iptables rule blocks port ${port}`, evidence };
+      return judgeFirewall(port, ufw, iptables);
     });
     check.conclude();
   });

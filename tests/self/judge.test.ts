@@ -237,3 +237,54 @@ describe('judgeApiCall', async () => {
     assert.equal(judgeApiCall(evidence('api.kasm-connect', [], { agentServed: { host: 'x', line: 'y' } })).status, 'fail');
   });
 });
+
+describe('host configuration verdicts', async () => {
+  const { judgeContainers, judgeFirewall, judgeListening, judgeLocalCurl } = await import('../../helpers/judge/host-config.ts');
+  const { parseDockerPs } = await import('../../helpers/logs/docker-ps.ts');
+  const { parseUfwStatus, parseIptablesRules } = await import('../../helpers/logs/firewall.ts');
+  const { parseSsListening } = await import('../../helpers/logs/ss.ts');
+  const { classifyCurl } = await import('../../helpers/logs/curl.ts');
+  const line = (id: string, image: string, command: string, created: string, status: string, ports: string, name: string) => `${id.padEnd(15)}${image.padEnd(23)}${command.padEnd(25)}${created.padEnd(17)}${status.padEnd(36)}${ports.padEnd(40)}${name}`;
+  const HEADER = line('CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES');
+  const row = (name: string, created: string, status: string, ports = '') => line('0123456789ab', 'kasmweb/x:1.16.0', '"/bin/sh -c x"', created, status, ports, name);
+  const agent = (rows: string[]) => judgeContainers({ role: 'agent', roles: ['agent'], containers: parseDockerPs([HEADER, ...rows].join('\n')).containers, unparsed: 0, port: 443 });
+  const PROXY = row('kasm_proxy', '2 hours ago', 'Up 2 hours', '0.0.0.0:443->443/tcp');
+
+  it('passes a healthy agent, fails a missing or restarting container, names a port kasm_proxy does not publish', () => {
+    assert.equal(agent([PROXY, row('kasm_agent', '2 hours ago', 'Up 2 hours (healthy)')]).status, 'pass');
+    assert.deepEqual([agent([PROXY]).status, agent([PROXY]).summary], ['fail', 'kasm_agent is missing']);
+    assert.equal(agent([PROXY, row('kasm_agent', '2 hours ago', 'Restarting (1) 5 seconds ago')]).summary, 'kasm_agent Restarting (1) 5 seconds ago (a restart loop)');
+    assert.match(agent([row('kasm_proxy', '2 hours ago', 'Up 2 hours', '0.0.0.0:8443->443/tcp'), row('kasm_agent', '2 hours ago', 'Up 2 hours')]).summary, /^kasm_proxy publishes 8443, expected 443$/);
+  });
+
+  it('a container created long ago and Up a few seconds has just restarted: a warning, not up', () => {
+    const verdict = agent([PROXY, row('kasm_agent', '52 minutes ago', 'Up 4 seconds (health: starting)')]);
+    assert.equal(verdict.status, 'warn');
+    assert.equal(verdict.summary, 'kasm_agent (created 52 minutes ago, Up 4 seconds (health: starting)): just restarted');
+    // A container that was just created is only starting.
+    assert.match(agent([PROXY, row('kasm_agent', '5 seconds ago', 'Up 4 seconds (health: starting)')]).summary, /health checks still starting$/);
+  });
+
+  it('a kasm_proxy that is down explains what it serves; kasm_api alone is the api hop', () => {
+    const down = agent([row('kasm_proxy', '2 hours ago', 'Exited (0) 3 minutes ago'), row('kasm_agent', '2 hours ago', 'Up 2 hours')]);
+    assert.deepEqual(down.explains, ['agent.listening', 'agent.local-connectivity', 'webapp.agent-reachable']);
+    const webapp = judgeContainers({ role: 'webapp', roles: ['webapp'], port: 443, unparsed: 0, containers: parseDockerPs([HEADER, PROXY, row('kasm_api', '2 hours ago', 'Exited (137) 5 seconds ago'), row('kasm_manager', '2 hours ago', 'Up 2 hours'), row('kasm_share', '2 hours ago', 'Up 2 hours')].join('\n')).containers });
+    assert.deepEqual([webapp.status, webapp.hop, webapp.explains], ['fail', 'api', ['api.health']]);
+  });
+
+  it('judges the listening port, the firewall and the local curl', () => {
+    const ss = (text: string) => parseSsListening(`State  Recv-Q Send-Q Local Address:Port Peer Address:Port\n${text}`).sockets;
+    assert.equal(judgeListening(443, ss('LISTEN 0 4096 0.0.0.0:443 0.0.0.0:*\nLISTEN 0 4096 [::]:443 [::]:*')).status, 'pass');
+    assert.equal(judgeListening(443, ss('LISTEN 0 4096 0.0.0.0:443 0.0.0.0:*')).status, 'warn');
+    assert.equal(judgeListening(443, ss('LISTEN 0 4096 0.0.0.0:22 0.0.0.0:*')).summary, 'nothing listens on port 443 (ss -ltn)');
+    const ufw = parseUfwStatus('Status: active\n\nTo                         Action      From\n--                         ------      ----\n443/tcp                    DENY        Anywhere\n');
+    const open = judgeFirewall(443, parseUfwStatus('Status: inactive\n'), parseIptablesRules('-P INPUT ACCEPT\n'));
+    assert.deepEqual([open.status, open.summary], ['pass', 'ufw inactive; no ufw or iptables rule blocks port 443']);
+    const blocked = judgeFirewall(443, ufw, parseIptablesRules('-P INPUT ACCEPT\n'));
+    assert.equal(blocked.status, 'warn');
+    assert.match(blocked.remediation!, /this suite never changes firewall rules/);
+    const refused = judgeLocalCurl('https://10.0.0.2:443/agent/__healthcheck', classifyCurl({ exitCode: 7, stdout: '\n000', stderr: 'curl: (7) Failed to connect to 10.0.0.2 port 443: Connection refused' }), {});
+    assert.equal(refused.status, 'fail');
+    assert.match(refused.remediation!, /host firewall/);
+  });
+});

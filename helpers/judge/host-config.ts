@@ -1,0 +1,107 @@
+// The verdicts of the Server Configuration checks on one host (containers, listening port, local health curl, host
+// firewall): what the spec read in, the host's outcome out. Pure, so the unit tests and `analyze` can use them.
+import type { TargetOutcome } from '../fixtures/check.ts';
+import type { CheckId } from '../diagnosis/catalog.ts';
+import type { Role } from '../inventory.ts';
+import type { CurlClass } from '../logs/curl.ts';
+import { justRestarted, type DockerContainer } from '../logs/docker-ps.ts';
+import { blockingRules, type IptablesRules, type UfwStatus } from '../logs/firewall.ts';
+import { listensOn, type ListeningSocket } from '../logs/ss.ts';
+
+export const REQUIRED: Record<Role, string[]> = {
+  webapp: ['kasm_proxy', 'kasm_api', 'kasm_manager', 'kasm_share'],
+  agent: ['kasm_proxy', 'kasm_agent'],
+};
+
+/** What fails when a host's kasm_proxy is not running. */
+const PROXY_SERVES: Record<Role, CheckId[]> = {
+  webapp: ['webapp.listening', 'webapp.local-connectivity', 'api.health'],
+  agent: ['agent.listening', 'agent.local-connectivity', 'webapp.agent-reachable'],
+};
+
+const describeContainer = (c: DockerContainer) => `${c.names} ${c.status}`;
+
+export interface ContainersEvidence {
+  role: Role;
+  /** Every role the host has (a single-server install runs both roles' containers). */
+  roles: Role[];
+  containers: DockerContainer[];
+  unparsed: number;
+  /** The port kasm_proxy must publish here. */
+  port: number;
+}
+
+export function judgeContainers(e: ContainersEvidence): TargetOutcome {
+  const required = [...new Set(e.roles.flatMap((r) => REQUIRED[r]))];
+  const byName = new Map(e.containers.map((c) => [c.names, c]));
+  const missing = required.filter((name) => !byName.has(name));
+  const kasm = e.containers.filter((c) => c.names.startsWith('kasm_'));
+  const down = kasm.filter((c) => c.state !== 'up');
+  const unhealthy = kasm.filter((c) => c.state === 'up' && c.health === 'unhealthy');
+  const proxy = byName.get('kasm_proxy');
+  const published = proxy?.portMappings.map((m) => m.hostPort) ?? [];
+  const evidence = { containers: kasm.map((c) => ({ name: c.names, image: c.image, created: c.created, status: c.status, ports: c.ports })), unparsedLines: e.unparsed };
+  const problems = [
+    ...missing.map((name) => `${name} is missing`),
+    ...down.map((c) => `${describeContainer(c)}${c.state === 'restarting' ? ' (a restart loop)' : ''}`),
+    ...unhealthy.map(describeContainer),
+    ...(proxy && !published.includes(e.port) ? [`kasm_proxy publishes ${published.join(', ') || 'no port'}, expected ${e.port}`] : []),
+  ];
+  if (problems.length) {
+    const sick = [...down, ...unhealthy];
+    const apiOnly = e.role === 'webapp' && sick.length > 0 && sick.every((c) => c.names === 'kasm_api') && !missing.length;
+    // A stopped container is why what it serves fails, however that shows (kasm_api: a 502, or no answer while the
+    // kernel waits for the stopped container's address; kasm_proxy: nothing listens): one finding. kasm_api alone
+    // is the api hop's.
+    const proxyDown = !proxy || proxy.state !== 'up';
+    const explains: CheckId[] = [...(apiOnly ? ['api.health' as const] : []), ...(proxyDown ? PROXY_SERVES[e.role] : [])];
+    return { status: 'fail', summary: problems.join('; '), evidence, ...(apiOnly ? { hop: 'api' as const } : {}), ...(explains.length ? { explains } : {}) };
+  }
+  // Up a few seconds in a container created long ago: it has just restarted, which Kasm's staff read as a loop.
+  const restarted = kasm.filter((c) => justRestarted(c));
+  if (restarted.length) {
+    return {
+      status: 'warn',
+      summary: `${restarted.map((c) => `${c.names} (created ${c.created}, ${c.status})`).join('; ')}: just restarted`,
+      remediation: 'Run `sudo docker ps -a` again: a container whose Up time stays short restarts in a loop; read `sudo docker logs --tail 100 <name>` for why it exits.',
+      evidence,
+    };
+  }
+  const starting = kasm.filter((c) => c.health === 'starting');
+  if (starting.length) return { status: 'warn', summary: `${starting.map(describeContainer).join('; ')}: health checks still starting`, evidence };
+  return { status: 'pass', summary: `${kasm.length} Kasm containers up${kasm.some((c) => c.health) ? ' and healthy' : ''}, kasm_proxy on ${e.port}`, evidence };
+}
+
+export function judgeListening(port: number, sockets: ListeningSocket[]): TargetOutcome {
+  const on = listensOn(sockets, port);
+  const evidence = { port, listening: sockets.filter((s) => s.port === port) };
+  if (!on.ipv4 && !on.ipv6) return { status: 'fail', summary: `nothing listens on port ${port} (ss -ltn)`, evidence };
+  if (!on.ipv4) return { status: 'fail', summary: `port ${port} listens on IPv6 only`, evidence };
+  if (!on.ipv6) return { status: 'warn', summary: `port ${port} listens on IPv4 but not IPv6`, remediation: 'Clients or agents reaching this server over IPv6 will fail; publish the port on [::] too, or make sure nothing uses IPv6 for it.', evidence };
+  return { status: 'pass', summary: `port ${port} listens on IPv4 and IPv6`, evidence };
+}
+
+export function judgeFirewall(port: number, ufw: UfwStatus, iptables: IptablesRules): TargetOutcome {
+  const blocking = blockingRules(ufw, iptables, port);
+  const evidence = { port, ufw: { active: ufw.active, rules: ufw.rules }, iptablesPolicies: iptables.policies, blocking };
+  if (blocking.length) {
+    return {
+      status: 'warn',
+      summary: `port ${port} is blocked by ${blocking.map((b) => b.description).join('; ')}`,
+      remediation: `Allow the port (\`sudo ufw allow ${port}/tcp\`) or remove the rule. The guide's recovery flushes iptables: it is disruptive (stop Kasm first, set INPUT to ACCEPT before \`iptables -F\`, restart docker to regenerate its rules); this suite never changes firewall rules.`,
+      evidence,
+    };
+  }
+  return { status: 'pass', summary: `ufw ${ufw.active === null ? 'not installed' : ufw.active ? 'active' : 'inactive'}; no ufw or iptables rule blocks port ${port}`, evidence };
+}
+
+/** The local health curl when no stale proxy explains it: a pass, or what the failure means and where to look. */
+export function judgeLocalCurl(url: string, curl: CurlClass, evidence: Record<string, unknown>): TargetOutcome {
+  if (curl.ok) return { status: 'pass', summary: `curl ${url} answered {"ok": true}`, evidence };
+  return {
+    status: 'fail',
+    summary: `curl ${url} from the server itself failed: ${curl.meaning}`,
+    ...(curl.code === 'REFUSED_OR_NO_ROUTE' || curl.code === 'TIMEOUT' || curl.code === 'OTHER' ? { remediation: 'A refused or hanging local curl while the port listens means a host firewall is in the way: see Host Based Firewalls (ufw status, iptables -S).' } : {}),
+    evidence,
+  };
+}
