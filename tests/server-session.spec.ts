@@ -3,7 +3,8 @@
 // when the stream closes, so the page is closed before the logs are read).
 import { check, expect, test, type Check } from '../helpers/fixtures/index.ts';
 import { skipWithoutHosts } from '../helpers/fixtures/servers.ts';
-import { judgeApiCall, UNREAD_FIX, type ApiCallVerdict } from '../helpers/judge/api-call.ts';
+import { judgeApiCall, UNREAD_FIX } from '../helpers/judge/api-call.ts';
+import { applyVerdict } from '../helpers/fixtures/check.ts';
 import { sessionCalls } from '../helpers/judge/session-calls.ts';
 import { resolveIdentity } from '../helpers/fixtures/session.ts';
 import { kasmIdsIn, parseKasmApiLog, type KasmApiEntry } from '../helpers/logs/kasm-api.ts';
@@ -100,15 +101,8 @@ for (const [id, path] of [
         verdict = judgeApiCall({ ...evidence, agentServed: { host: agent.found.host, line: agent.found.line } });
       }
     }
-    apply(check, verdict);
+    applyVerdict(check, verdict);
   });
-}
-
-/** Ends the check with the judge's verdict. */
-function apply(check: Check, verdict: ApiCallVerdict): void {
-  if (verdict.status === 'pass') return check.pass(verdict.summary);
-  if (verdict.status === 'warn') return check.warn({ summary: verdict.summary, remediation: verdict.remediation ?? '' });
-  check.fail({ summary: verdict.summary, ...(verdict.remediation ? { remediation: verdict.remediation } : {}), ...(verdict.hop ? { hop: verdict.hop } : {}), ...(verdict.transient ? { transient: true } : {}) });
 }
 
 interface AgentLine {

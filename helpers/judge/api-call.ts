@@ -1,7 +1,7 @@
 // The verdict of api.kasm-connect and api.internal-auth: whether kasm_api's log shows the session's call accepted,
 // from what the spec read (its calls sorted by session, the warnings, what the browser sent, which reads failed, and
 // whether the agent's kasm_proxy served the session's stream). Evidence in, one verdict out.
-import type { Hop } from '../diagnosis/catalog.ts';
+import type { Verdict } from './verdict.ts';
 import type { HostEntry, SessionCalls } from './session-calls.ts';
 import { plural } from '../report/text.ts';
 
@@ -23,13 +23,7 @@ export interface ApiCallEvidence {
   agentServed?: { host: string; line: string };
 }
 
-export interface ApiCallVerdict {
-  status: 'pass' | 'warn' | 'fail';
-  summary: string;
-  remediation?: string;
-  hop?: Hop;
-  transient?: boolean;
-}
+export type ApiCallVerdict = Verdict;
 
 const line = (e: HostEntry) => e.entry.raw.slice(0, 400);
 const message = (e: HostEntry) => (e.entry.kind === 'message' ? e.entry.message : '');

@@ -288,3 +288,44 @@ describe('host configuration verdicts', async () => {
     assert.match(refused.remediation!, /host firewall/);
   });
 });
+
+describe('KasmVNC session verdicts', async () => {
+  const { judgeAuth, judgeCrash, judgeHandshake } = await import('../../helpers/judge/kasmvnc-session.ts');
+  const { groupByHandler, parseKasmVncLog } = await import('../../helpers/logs/kasmvnc.ts');
+  const reading = (lines: string[]) => {
+    const log = parseKasmVncLog(lines.join('\n'));
+    const container = { name: 'synthetic_6ae80946', image: 'kasmweb/ubuntu-jammy-desktop:1.16.0', status: 'Up 1 minute', host: { name: '10.0.0.21' } };
+    return { container, logPath: '~/.vnc/kasm:1.log', log, groups: groupByHandler(log.entries), debugLines: log.entries.filter((e) => e.level === 'DEBUG').length, override: { state: 'skipped' }, environment: undefined } as unknown as Parameters<typeof judgeAuth>[0];
+  };
+  const at = (n: number, text: string, level = 'DEBUG') => ` 2024-11-01 06:19:30,1${String(n).padStart(2, '0')} [${level}] websocket 7: ${text}`;
+
+  it('passes an RFC 6455 handshake and the injected credentials', () => {
+    const r = reading([at(0, 'got client connection from 172.18.0.5', 'INFO'), at(1, 'BasicAuth matched'), at(2, 'using protocol HyBi/IETF 6455 13')]);
+    assert.deepEqual([judgeHandshake(r, undefined).status, judgeAuth(r).status], ['pass', 'pass']);
+  });
+
+  it('blames the path for a header the browser sent and KasmVNC did not get, and explains the stream checks', () => {
+    const r = reading([at(0, 'got client connection from 172.18.0.5', 'INFO'), at(1, 'BasicAuth matched'), at(2, '/websockify request failed websocket checks, missing Sec-WebSocket-Protocol header', 'INFO'), at(3, '172.18.0.5 172.18.0.5 kasm_user "GET /websockify HTTP/1.1" 404 180', 'INFO')]);
+    const verdict = judgeHandshake(r, { 'Sec-WebSocket-Protocol': 'binary' });
+    assert.deepEqual([verdict.status, verdict.hop], ['fail', 'path']);
+    assert.match(verdict.summary, /the browser sent Sec-WebSocket-Protocol, so a device between the browser and KasmVNC removed it$/);
+    assert.ok(verdict.explains?.includes('session.stream'));
+    assert.equal(judgeHandshake(r, {}).hop, 'client', 'a header the browser never sent is the client\'s');
+  });
+
+  it('fails the session\'s refused credentials on the agent hop, and warns when the log level hides the result', () => {
+    const refused = judgeAuth(reading([at(0, 'got client connection from 172.18.0.5', 'INFO'), at(1, 'Authentication attempt failed, wrong password for user kasm_user', 'INFO'), at(2, '172.18.0.5 172.18.0.5 kasm_user "GET /websockify HTTP/1.1" 401 0', 'INFO')]));
+    assert.deepEqual([refused.status, refused.hop], ['fail', 'agent']);
+    assert.match(refused.summary, /^KasmVNC refused 1 of the session's requests in synthetic_6ae80946: the Basic credentials' password is not the session's/);
+    const quiet = judgeAuth(reading([at(0, 'got client connection from 172.18.0.5', 'INFO'), at(1, '172.18.0.5 172.18.0.5 kasm_user "GET /websockify HTTP/1.1" 101 0', 'INFO')]));
+    assert.equal(quiet.status, 'warn');
+    assert.match(quiet.remediation!, /level: 100/);
+  });
+
+  it('a crash check that read no line did not judge: a warning, never a pass', () => {
+    const none = judgeCrash(reading([]), 'KasmVNC 1.3.2');
+    assert.equal(none.status, 'warn');
+    assert.match(none.summary, /^not judged: /);
+    assert.equal(judgeCrash(reading([at(0, 'got client connection from 172.18.0.5', 'INFO')]), 'KasmVNC 1.3.2').summary, 'no crash in 1 line of ~/.vnc/kasm:1.log in synthetic_6ae80946 (KasmVNC 1.3.2)');
+  });
+});
