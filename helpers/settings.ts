@@ -8,6 +8,7 @@ import { distance } from 'fastest-levenshtein';
  */
 export const OTHER_SETTINGS: Readonly<Record<string, string>> = {
   KASM_ENV_FILE: 'the environment file to read instead of environments/<KASM_ENV>.env',
+  KASM_TEST_LOG: "npm test's reporter: where every test and its output go (reports/self-test.log)",
   KASM_LAB_AGENTS: 'the embedded lab: how many agents',
   KASM_LAB_WEBAPPS: 'the in-process lab: how many WebApp servers',
   KASM_LAB_ZONES: 'the in-process lab: how many zones',
