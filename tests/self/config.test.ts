@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ConfigError, parseConfig, parseSshTarget, projectRoot, readEnvironmentFiles } from '../../helpers/config.ts';
+import { problems } from './config-problems.ts';
 
 const valid = {
   KASM_ENV: 'staging',
@@ -14,16 +15,6 @@ const valid = {
   KASM_USER: 'synthetic@kasm.local',
   KASM_WORKSPACE: 'Ubuntu Jammy',
 };
-
-function problems(variables: Record<string, string>): string[] {
-  try {
-    parseConfig(variables);
-  } catch (error) {
-    assert.ok(error instanceof ConfigError);
-    return error.problems;
-  }
-  assert.fail('expected a ConfigError');
-}
 
 describe('config schema', () => {
   it('reads a complete environment with defaults', () => {

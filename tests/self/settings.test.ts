@@ -4,20 +4,11 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, KNOWN_SETTINGS, parseConfig, projectRoot } from '../../helpers/config.ts';
+import { KNOWN_SETTINGS, parseConfig, projectRoot } from '../../helpers/config.ts';
 import { clashingSettings, describeClashes, suggest, unknownSettings } from '../../helpers/settings.ts';
+import { problems } from './config-problems.ts';
 
 const valid = { KASM_URL: 'https://kasm.example.com', KASM_API_KEY: 'key', KASM_API_SECRET: 'secret', KASM_USER: 'synthetic@kasm.local', KASM_WORKSPACE: 'Ubuntu Jammy' };
-
-function problems(variables: Record<string, string>): string[] {
-  try {
-    parseConfig(variables);
-  } catch (error) {
-    assert.ok(error instanceof ConfigError);
-    return error.problems;
-  }
-  assert.fail('expected a ConfigError');
-}
 
 describe('unknown KASM_* settings', () => {
   it('says what a slip of the finger meant', () => {
