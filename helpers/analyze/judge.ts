@@ -383,6 +383,34 @@ function judgeUiExport(lines: string[]): Judged {
   return { findings, unparsed: [] };
 }
 
+/** `docker compose` progress: a container compose could not start (unhealthy, an error), or a clean start or stop. */
+function judgeCompose(lines: string[]): Judged {
+  const state = new Map<string, string>();
+  for (const line of lines) {
+    const m = /Container (\S+)\s+(\S+)/.exec(line);
+    if (m) state.set(m[1]!, m[2]!);
+  }
+  const dependency = lines.filter((l) => /^dependency failed to start: container \S+/.test(l.trim()));
+  const errors = lines.filter((l) => /Container \S+\s+(?:Error|Unhealthy)\b/.test(l));
+  const base = { format: 'compose' as const, hop: 'webapp' as const, guideSection: CHECKS['webapp.containers'].guideSection };
+  if (dependency.length || errors.length) {
+    const sick = [...new Set(dependency.map((l) => /container (\S+)/.exec(l)?.[1]).filter(Boolean))];
+    return {
+      findings: [{
+        ...base,
+        severity: 'fail',
+        title: sick.length ? `${sick.join(', ')} did not become healthy, so docker compose stopped starting Kasm: the containers that depend on ${sick.length === 1 ? 'it' : 'them'} (kasm_proxy among them) never started` : `docker compose could not start ${errors.map((l) => /Container (\S+)/.exec(l)?.[1]).join(', ')}`,
+        evidence: sample([...dependency, ...errors]),
+        fix: `Read \`sudo docker logs --tail 100 ${sick[0] ?? '<container>'}\` for why its health check fails (often the database or a config file it waits for), then start Kasm again (\`sudo /opt/kasm/bin/start\`).`,
+      }],
+      unparsed: [],
+    };
+  }
+  const states = [...state.values()];
+  const summary = states.length && states.every((v) => v === 'Stopped' || v === 'Removed') ? `${plural(states.length, 'container')} stopped cleanly` : `${plural(states.length, 'container')}: ${describeCounts(countBy(states, (v) => v))}`;
+  return { findings: [{ ...base, severity: 'info', title: `docker compose: ${summary}`, evidence: [], fix: '' }], unparsed: [] };
+}
+
 /** An HTML error page: its status and server, said in words (never read as access lines). */
 function judgeHtmlPage(lines: string[]): Judged {
   const page = lines.join('\n');
@@ -432,6 +460,7 @@ export const JUDGES: Record<Format, (lines: string[]) => Judged> = {
   kasm_agent: judgeKasmAgent,
   html_page: judgeHtmlPage,
   ui_export: judgeUiExport,
+  compose: judgeCompose,
   nginx: judgeNginx,
   kasmvnc: judgeKasmVnc,
   docker_ps: judgeDockerPs,

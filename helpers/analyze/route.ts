@@ -5,7 +5,7 @@ import { EXCEPTION } from '../logs/kasm-agent.ts';
 import { isUiExportLine } from '../logs/ui-export.ts';
 import { parseNginxAccessLog } from '../logs/nginx.ts';
 
-export const FORMATS = ['kasm_api', 'kasm_agent', 'nginx', 'kasmvnc', 'docker_ps', 'curl', 'html_page', 'ui_export'] as const;
+export const FORMATS = ['kasm_api', 'kasm_agent', 'nginx', 'kasmvnc', 'docker_ps', 'curl', 'html_page', 'ui_export', 'compose'] as const;
 export type Format = (typeof FORMATS)[number];
 
 export interface Routed {
@@ -49,7 +49,11 @@ function isNginx(line: string): boolean {
 // An error page a proxy answered with (nginx's `<title>504 Gateway Time-out</title>`), pasted from a browser or curl.
 const HTML = /^\s*<\/?(?:!doctype|html|head|title|body|center|h1|hr|meta|style|p|div|address)\b[^>]*>/i;
 
+// `docker compose` (Kasm's /opt/kasm/bin/start and stop, linuxserver's docker-kasm): its progress lines.
+export const COMPOSE_LINE = /^\s*(?:[\u2800-\u28ff✔✘]\s+)?Container \S+\s+(?:Stopped|Started|Starting|Stopping|Healthy|Unhealthy|Error|Created|Creating|Running|Waiting|Removed|Removing|Recreated|Exited)\b|^\s*\[\+\] (?:Running|Building|Stopping|Removing) \d+\/\d+|^dependency failed to start: container \S+ (?:is unhealthy|exited)/;
+
 function formatOf(line: string, previous: Format | null): Format | null {
+  if (COMPOSE_LINE.test(line)) return 'compose';
   if (HTML.test(line)) return 'html_page';
   // The UI's log export: its fields, and the message text under a bare `message` key in the table's form.
   if (isUiExportLine(line) || (previous === 'ui_export' && /^\s*\S/.test(line) && !/^\s*\d{4}-\d{2}-\d{2}/.test(line))) return 'ui_export';
@@ -67,7 +71,7 @@ function formatOf(line: string, previous: Format | null): Format | null {
 }
 
 export function route(text: string): Routed {
-  const routed: Routed = { lines: { kasm_api: [], kasm_agent: [], nginx: [], kasmvnc: [], docker_ps: [], curl: [], html_page: [], ui_export: [] }, unreadable: [], total: 0 };
+  const routed: Routed = { lines: { kasm_api: [], kasm_agent: [], nginx: [], kasmvnc: [], docker_ps: [], curl: [], html_page: [], ui_export: [], compose: [] }, unreadable: [], total: 0 };
   let previous: Format | null = null;
   for (const pasted of splitLines(text)) {
     // Quote marks, compose prefixes and pane borders are the paste's, not the log's: each parser reads the log line.

@@ -256,7 +256,11 @@ const HEADERLESS = new RegExp(
   ].join(''),
 );
 
+/** A row is a few hundred characters; past this the pattern's backtracking, not the row, would cost the time. */
+const HEADERLESS_MAX = 4_000;
+
 function headerless(line: string): Partial<Record<Key, string>> | undefined {
+  if (line.length > HEADERLESS_MAX) return undefined;
   const m = HEADERLESS.exec(line.trim());
   if (!m || /\/(?:tcp|udp|sctp)$/.test(m[7] ?? '')) return undefined;
   return { id: m[1], image: m[2], command: m[3], created: m[4], status: m[5]!.trim(), ports: (m[6] ?? '').trim(), ...(m[7] ? { names: m[7] } : {}) };

@@ -131,11 +131,10 @@ export function parseJsonObject(line: string): Record<string, unknown> | null {
 // What a paste carries around the log's own text: a Markdown quote (`> `), a line wrapped in backticks, a compose
 // service's prefix (`kasm_api  | `), `kubectl logs --prefix`'s `[pod/name/container] `, a terminal pane's borders.
 const QUOTE = /^\s*(?:>\s?)+/;
-const BACKTICKS = /^\s*`+(.*?)`+\s*$/;
 const COMPOSE = /^([a-z0-9][\w.-]*)\s+\|\s?/i;
 const KUBECTL = /^\[pod\/[^\]\s]+\]\s/;
 const PANE_START = /^\s*[│┃║]\s?/;
-const PANE_END = /\s*[│┃║]\s*$/;
+const PANE = new Set(['│', '┃', '║']);
 const PANE_NAME = /^[a-z0-9][\w.-]* (?=\S| \d{4}-)/i;
 
 /** The line without the wrapping a paste added, and the prefix that was taken off (empty when none). */
@@ -149,8 +148,19 @@ export function stripPaste(line: string): { line: string; prefix: string } {
       if (pattern === PANE_START) rest = rest.replace(PANE_NAME, '');
     }
   }
-  rest = rest.replace(PANE_END, '');
-  const ticks = BACKTICKS.exec(rest);
-  if (ticks && ticks[1]) rest = ticks[1];
+  // Trimmed by hand, not by a pattern: an unanchored `\s*x\s*$` backtracks quadratically on a long run of spaces.
+  const trimmed = rest.trimEnd();
+  if (PANE.has(trimmed.at(-1) ?? '')) rest = trimmed.slice(0, -1).trimEnd();
+  rest = unwrapBackticks(rest);
   return { line: rest, prefix: rest === line ? '' : line.slice(0, Math.max(0, line.indexOf(rest))) };
+}
+
+/** `` `websocket 34: ...` `` -> the text inside the backticks (an inline code span in a Markdown post). */
+function unwrapBackticks(line: string): string {
+  const text = line.trim();
+  let start = 0;
+  while (text[start] === '`') start += 1;
+  let end = text.length;
+  while (end > start && text[end - 1] === '`') end -= 1;
+  return start > 0 && end < text.length && end > start ? text.slice(start, end) : line;
 }

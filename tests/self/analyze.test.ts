@@ -81,7 +81,7 @@ describe('npm run analyze', () => {
     assert.equal(report.ok, false);
     assert.deepEqual(report.counts, {
       lines: 6,
-      byFormat: { kasm_api: 3, kasm_agent: 0, nginx: 2, kasmvnc: 0, docker_ps: 0, curl: 0, html_page: 0, ui_export: 0 },
+      byFormat: { kasm_api: 3, kasm_agent: 0, nginx: 2, kasmvnc: 0, docker_ps: 0, curl: 0, html_page: 0, ui_export: 0, compose: 0 },
       unreadable: 1,
       unreadableSamples: ['something else entirely'],
     });

@@ -85,6 +85,20 @@ const PARSERS: Array<{ name: string; parse: (text: string) => unknown; seeds: st
   },
   { name: 'kasm ids', parse: kasmIdsInText, seeds: ['/desktop/4f86a3fa-22b5-4ac6-9a1e-0123456789ab/vnc/websockify kasm (401963ee87a0e0c1d6d35e6ad1603a2f)'] },
   { name: 'times and JSON', parse: (t: string) => [parsePythonTime(t), parseClfTime(t), parseIsoTime(t), parseJsonObject(t)], seeds: ['2023-11-17 14:51:07,525', '17/Nov/2023:18:31:01 +0000', '2026-12-03T10:00:00.123456789Z', '{"a":{"b":[1,2,{"c":"\\u0000"}]}}'] },
+  {
+    name: 'analyze: pastes and the later formats',
+    parse: analyze,
+    seeds: [
+      "`websocket 34: Requested file '/websockify'`",
+      '│ remote-desktop-vm  2024-06-10 18:56:56,811 [INFO] websocket 0: got client connection from 127.0.0.1   │',
+      '> 04133c92af2a   kasmweb/nginx:latest    "/docker-entrypoint.…"   2 hours ago   Up Less than a second             80/tcp, 0.0.0.0:8443->8443/tcp   kasm_proxy',
+      'webtop  | (EE) 2: /usr/local/bin/Xvnc (_ZN3rfb11VNCServerST11writeUpdateEv+0x91a) [0x5e9c5e3adfba]',
+      ' ⠿ Container kasm_proxy    Stopped     19.9s\ndependency failed to start: container kasm_manager is unhealthy',
+      '  {\n    "application": "kasm_api",\n    "levelname": "ERROR",\n    "message": "Traceback (most recent call last):\\nKeyError: \'connection_type\'"\n  },',
+      'Executing /usr/bin/kasm_agent.so\nTraceback (most recent call last):\n  File "__init__.py", line 759, in <module>\nTypeError: \'NoneType\' object is not subscriptable\n[9] Failed to execute script \'__init__\' due to unhandled exception!',
+      '<html>\n<head><title>504 Gateway Time-out</title></head>\n<body>\n<center>nginx</center>',
+    ],
+  },
   { name: 'npm run analyze', parse: analyze, seeds: [] },
 ];
 // What an engineer pastes into analyze: any of the above, mixed.
@@ -159,6 +173,16 @@ describe('every parser, against hostile input', () => {
       );
     });
   }
+
+  it('analyze: what a paste wraps a line in is taken off in linear time, however long the run of it', () => {
+    // Each of these once made a pattern backtrack: a run of backticks, of spaces before the end, of digits in a row.
+    // One long run then something else: the shape a backtracking pattern pays for (cubic for the backticks once).
+    const run = (shape: string, times: number) => `${shape === 'row' ? '0123456789ab img "c" 2 hours ago Up ' : ''}${(shape === 'row' ? '1' : shape).repeat(times)}${shape === 'row' ? '/tcp /tcp /tcp' : 'x'}`;
+    for (const shape of ['`', ' ', '│ ', '> ', 'row']) {
+      const ratio = timed(analyze, run(shape, 2_000)) / Math.max(timed(analyze, run(shape, 20)), 0.05);
+      assert.ok(ratio < LINEAR_BOUND, `a run of ${JSON.stringify(shape)} took ${ratio.toFixed(0)} times as long for 100 times the input`);
+    }
+  });
 
   for (const { name, parse, seeds } of PARSERS) {
     it(`${name}: a hundred times the input takes about a hundred times as long (no backtracking on a long line)`, () => {
