@@ -1,6 +1,6 @@
 // Starts the embedded lab when the environment asks for it (KASM_LAB=embedded and no KASM_URL), exports its
 // variables to the workers, and stops it when the run ends.
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FullConfig } from '@playwright/test';
@@ -78,7 +78,8 @@ async function restoreLeftovers(config: KasmConfig): Promise<void> {
  * it here, while Playwright starts its workers; the teardown waits for that and destroys the run's sessions.
  */
 function startRun(): { observe(config: KasmConfig): void; end(): Promise<void> } {
-  const dir = mkdtempSync(join(tmpdir(), 'kasm-run-'));
+  reapDeadRuns();
+  const dir = mkdtempSync(join(tmpdir(), `kasm-run-${process.pid}-`));
   process.env[RUN_DIR_VARIABLE] = dir;
   shareSecrets();
   let early: Promise<void> | undefined;
@@ -95,14 +96,36 @@ function startRun(): { observe(config: KasmConfig): void; end(): Promise<void> }
 }
 
 /**
+ * Removes the run folders (and shared-secret folders) of runners that are no longer alive: a run killed before its
+ * teardown (the chaos test kills twenty) leaves its folder with the session's records and screenshots. Folders of
+ * the form without a pid, from before it was named, are removed once they are a day old.
+ */
+export function reapDeadRuns(dir = tmpdir(), now = Date.now()): string[] {
+  const removed: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const run = /^kasm-(?:run|secrets)-(\d+)-/.exec(name);
+    const unnamed = !run && /^kasm-run-[A-Za-z0-9]{6}$/.test(name);
+    let dead = run ? !alive(Number(run[1])) : false;
+    if (unnamed) {
+      try {
+        dead = now - statSync(join(dir, name)).mtimeMs > 86_400_000;
+      } catch {
+        dead = false;
+      }
+    }
+    if (!dead) continue;
+    rmSync(join(dir, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+/**
  * The owner-only folder where workers leave the secrets they learn (session and link tokens) for the runner's
  * redaction (helpers/report/redaction.ts, which removes it when the run ends); those a killed run left are removed.
  */
 export function shareSecrets(): string {
-  for (const name of readdirSync(tmpdir())) {
-    const pid = /^kasm-secrets-(\d+)-/.exec(name)?.[1];
-    if (pid && !alive(Number(pid))) rmSync(join(tmpdir(), name), { recursive: true, force: true });
-  }
+  reapDeadRuns();
   const shared = mkdtempSync(join(tmpdir(), `kasm-secrets-${process.pid}-`));
   return (process.env[SHARED_SECRETS_VARIABLE] = join(shared, 'secrets.jsonl'));
 }
