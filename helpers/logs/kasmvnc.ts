@@ -194,7 +194,10 @@ const AUTH: Array<[RegExp, HandlerAuth]> = [
   [/user .* does not exist|BasicAuth user .* not found/i, 'unknown-user'],
   [/wrong password for user|BasicAuth user\/pw did not match/i, 'wrong-password'],
 ];
-const REJECTED = /non-GET|rejecting|is blacklisted|non-SSL connection disallowed|SSL connection but no cert|invalid X-Forwarded-For|file not found or insufficient permissions/;
+// `An invalid X-Forwarded-For was passed, maybe an attack` is not among them: KasmVNC logs it and goes on
+// (common/network/websocket.c), so it is a warning about the proxy in front, not a refusal.
+const REJECTED = /non-GET|rejecting|is blacklisted|non-SSL connection disallowed|SSL connection but no cert|file not found or insufficient permissions/;
+const BAD_FORWARDED_FOR = /An invalid X-Forwarded-For was passed/i;
 
 function readHandlerLine(group: HandlerGroup, message: string): void {
   const access = ACCESS.exec(message);
@@ -306,6 +309,10 @@ function judgeOne(group: HandlerGroup): HandlerFinding | null {
   if (group.result === 'rejected' && group.failedChecks === undefined && (isWebsockifyPath(group.path) || group.path === undefined)) {
     const why = group.lines.map((l) => l.message).find((m) => REJECTED.test(m)) ?? (group.status !== undefined ? `answered ${group.status}` : 'rejected');
     return { severity: 'fail', ...base, lines: explainingLines(group), message: `${where}: KasmVNC rejected the request: ${why}` };
+  }
+  const forwarded = group.lines.find((l) => BAD_FORWARDED_FOR.test(l.message));
+  if (forwarded) {
+    return { severity: 'warn', ...base, hop: 'path', lines: [forwarded.raw], message: `${where}: a proxy in front sent an X-Forwarded-For KasmVNC cannot read ("${forwarded.message}"); KasmVNC went on, but logs the proxy's address instead of the client's` };
   }
   const handshake = group.lines.find((l) => /Client closed during handshake|Read error during handshake/.test(l.message));
   if (handshake && group.result === 'incomplete') {

@@ -158,6 +158,20 @@ describe('groupByHandler and judgeHandlers', () => {
     ]);
   });
 
+  test('an invalid X-Forwarded-For is a warning about the proxy, not a rejection: KasmVNC goes on', () => {
+    const lines = [
+      ' 2024-11-01 06:19:30,100 [INFO] websocket 3: got client connection from 172.18.0.5',
+      ' 2024-11-01 06:19:30,101 [INFO] websocket 3: An invalid X-Forwarded-For was passed, maybe an attack',
+      ' 2024-11-01 06:19:30,101 [DEBUG] websocket 3: BasicAuth matched',
+      ' 2024-11-01 06:19:30,102 [DEBUG] websocket 3: using protocol HyBi/IETF 6455 13',
+    ];
+    const groups = groupByHandler(parseKasmVncLog(lines.join('\n')).entries);
+    assert.equal(groups[0]?.result, 'websocket');
+    const findings = judgeHandlers(groups);
+    assert.deepEqual(findings.map((f) => [f.severity, f.hop]), [['warn', 'path'], ['info', undefined]]);
+    assert.match(findings[0]!.message, /^handler 3: a proxy in front sent an X-Forwarded-For KasmVNC cannot read/);
+  });
+
   test('auth failures are named and a reused handler id after a restart opens a new group', () => {
     const lines = [
       ' 2024-11-01 06:19:30,100 [INFO] websocket 0: got client connection from 10.0.0.1',
