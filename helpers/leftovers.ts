@@ -49,13 +49,29 @@ export function processStart(pid: number): string | undefined {
   }
 }
 
-/** Whether a process still runs (EPERM: it does, as another user), and is the one that started at `started`. */
+/** Linux: the state letter of /proc/<pid>/stat (`Z` a zombie, `X` dead), undefined without /proc. */
+function processState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether a process still runs (EPERM: it does, as another user), and is the one that started at `started`. A
+ * zombie does not: a killed run's workers stay zombies until something reaps them (for long, under a container's
+ * init that does not), and kill(pid, 0) still answers for them.
+ */
 export const alive = (pid: number, started?: string) => {
   try {
     process.kill(pid, 0);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  const state = processState(pid);
+  if (state === 'Z' || state === 'X') return false;
   if (started === undefined) return true;
   const now = processStart(pid);
   // Without /proc (another OS) the pid is all there is to go by.

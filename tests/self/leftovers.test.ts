@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import http from 'node:http';
@@ -7,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../../helpers/config.ts';
 import { KasmApiClient, KasmApiError } from '../../helpers/kasm-api.ts';
-import { afterDestroy, destroyConfirmed, forget, launchedBy, ledgerDir, markLaunch, processStart, remember, sweepLeftovers } from '../../helpers/leftovers.ts';
+import { afterDestroy, alive, destroyConfirmed, forget, launchedBy, ledgerDir, markLaunch, processStart, remember, sweepLeftovers } from '../../helpers/leftovers.ts';
 import { createDispatcher } from '../../helpers/net.ts';
 import { resolveIdentity } from '../../helpers/fixtures/session.ts';
 import { startLab, type Lab } from '../../lab/index.ts';
@@ -206,5 +207,21 @@ describe('a destroy is confirmed by the status', () => {
     assert.match(swept.failed[0]?.reason ?? '', /still there/);
     assert.deepEqual(readdirSync(dir), [`${session.kasmId}.json`]);
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('alive', () => {
+  it('counts a zombie as dead: a killed run\'s workers stay zombies until reaped, and kill(pid, 0) still answers', async () => {
+    // The shell starts a child and becomes `sleep`, which never reaps it: the child, once exited, is a zombie.
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 3'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const zombie = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()))));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.doesNotThrow(() => process.kill(zombie, 0), 'kill(pid, 0) answers for the zombie');
+      assert.equal(alive(zombie), false);
+      assert.equal(alive(process.pid), true);
+    } finally {
+      parent.kill('SIGKILL');
+    }
   });
 });
