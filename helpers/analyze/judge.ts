@@ -5,7 +5,7 @@ import { classifyCurl, type CurlClass } from '../logs/curl.ts';
 import { justRestarted, parseDockerPs } from '../logs/docker-ps.ts';
 import { htmlTitle } from '../http-answer.ts';
 import { parseUiExport, type UiLogRecord } from '../logs/ui-export.ts';
-import { parseKasmAgentLog, type AgentStop } from '../logs/kasm-agent.ts';
+import { EXCEPTION, parseKasmAgentLog, type AgentStop } from '../logs/kasm-agent.ts';
 import { parseKasmApiLog, type KasmApiAccess, type KasmApiEntry } from '../logs/kasm-api.ts';
 import { groupByHandler, judgeHandlers, parseKasmVncLog, type HandlerFinding, type KasmVncCrash } from '../logs/kasmvnc.ts';
 import { parseNginxAccessLog, type NginxAccess, type NginxError } from '../logs/nginx.ts';
@@ -341,7 +341,7 @@ function uiExportHop(r: UiLogRecord): Hop {
 function uiExportSummary(message: string): string {
   const lines = message.split('\n').map((l) => l.trimEnd()).filter(Boolean);
   if (!lines.some((l) => /^Traceback \(most recent call last\):/.test(l.trim()))) return (lines[0] ?? '').trim().slice(0, 200);
-  const exception = [...lines].reverse().find((l) => /^[A-Za-z_][\w.]*(?:Error|Exception|NotFound)\b/.test(l.trim()))?.trim() ?? lines.at(-1)!.trim();
+  const exception = [...lines].reverse().find((l) => EXCEPTION.test(l.trim()))?.trim() ?? lines.at(-1)!.trim();
   const where = [...lines].reverse().find((l) => /^\s*File ".*", line \d+, in \S+/.test(l))?.match(/in (\S+)\s*$/)?.[1];
   return `${exception}${where ? ` (raised in ${where})` : ''}`;
 }

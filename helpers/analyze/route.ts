@@ -75,7 +75,7 @@ export function route(text: string): Routed {
   let previous: Format | null = null;
   for (const pasted of splitLines(text)) {
     // Quote marks, compose prefixes and pane borders are the paste's, not the log's: each parser reads the log line.
-    const original = stripPaste(pasted).line;
+    const original = stripPaste(pasted);
     if (isBlank(original)) continue;
     routed.total += 1;
     const { rest } = splitDockerStamp(original);

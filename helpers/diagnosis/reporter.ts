@@ -11,8 +11,15 @@ import { diagnosisMarkdown } from '../report/markdown.ts';
 import { compareFacts, factsOf, formatComparison, labAliases, lastGreenFile, readBaseline, saveLastGreen } from './baseline.ts';
 import { CHECKS, isCheckId } from './catalog.ts';
 import { diagnose } from './diagnose.ts';
-import { formatCounts, healthyScope, plural, type TestRecord } from './tally.ts';
+import { formatCounts, healthyScope, type TestRecord } from './tally.ts';
+import { plainText, plural } from '../report/text.ts';
 import { CHANGE_ATTACHMENT, FINDING_ATTACHMENT, LAB_REASON_VARIABLE, LAB_USED_VARIABLE, type Diagnosis, type Finding, type SettingChange } from './finding.ts';
+
+/** Why a test has no result: Playwright never started it. */
+export const NOT_RUN = 'not run: a setup project it depends on failed, or the run was interrupted';
+
+/** The result of a test Playwright never ran (its setup project failed, the run stopped): skipped, duration -1. */
+export const notRunResult = (): TestResult => ({ status: 'skipped', duration: -1, attachments: [], errors: [], retry: 0 }) as unknown as TestResult;
 
 const STATUS: Record<TestResult['status'], Finding['status']> = { passed: 'pass', failed: 'fail', timedOut: 'fail', interrupted: 'skip', skipped: 'skip' };
 
@@ -31,7 +38,7 @@ export function findingsOf(test: TestCase, result: TestResult): Finding[] {
   if (!id || !isCheckId(id)) return [];
   const spec = CHECKS[id];
   const status = STATUS[result.status];
-  const why = result.error?.message ?? test.annotations.find((a) => a.type === 'skip')?.description ?? (result.status === 'skipped' && result.duration <= 0 ? 'not run: a setup project it depends on failed, or the run was interrupted' : '');
+  const why = result.error?.message ?? test.annotations.find((a) => a.type === 'skip')?.description ?? (result.status === 'skipped' && result.duration <= 0 ? NOT_RUN : '');
   return [
     {
       check: id,
@@ -77,8 +84,8 @@ export function formatDiagnosis(diagnosis: Diagnosis): string {
 
 function testRecord(test: TestCase, result: TestResult, testDir: string): TestRecord {
   const check = test.annotations.find((a) => a.type === 'check')?.description;
-  const why = result.error?.message ?? test.annotations.find((a) => a.type === 'skip')?.description ?? result.annotations?.find((a) => a.type === 'skip')?.description ?? (result.duration < 0 ? 'not run: a setup project it depends on failed, or the run was interrupted' : undefined);
-  const lines = (why ?? '').replace(/\u001b\[[0-9;]*m/g, '').split('\n').filter((line) => line.trim());
+  const why = result.error?.message ?? test.annotations.find((a) => a.type === 'skip')?.description ?? result.annotations?.find((a) => a.type === 'skip')?.description ?? (result.duration < 0 ? NOT_RUN : undefined);
+  const lines = plainText(why ?? '').split('\n').filter((line) => line.trim());
   const fix = lines.find((line) => /^\s*Fix: /.test(line))?.replace(/^\s*Fix: /, '');
   return {
     title: test.title,
@@ -149,7 +156,7 @@ export default class DiagnosisReporter implements Reporter {
     const config = settings();
     // Tests Playwright never ran (their setup project failed) still owe the diagnosis a line each.
     for (const test of this.#suite?.allTests() ?? []) {
-      if (!this.#results.has(test.id)) this.#results.set(test.id, { test, result: { status: 'skipped', duration: -1, attachments: [], errors: [] } as unknown as TestResult });
+      if (!this.#results.has(test.id)) this.#results.set(test.id, { test, result: notRunResult() });
     }
     const outcomes = [...this.#results.values()];
     const findings = outcomes.flatMap(({ test, result: r }) => findingsOf(test, r));

@@ -4,8 +4,6 @@ import { CHECKS, HOPS, isCheckId, type CheckId, type Hop } from './catalog.ts';
 import type { Finding } from './finding.ts';
 import { plural } from '../report/text.ts';
 
-export { plural };
-
 export const OUTCOMES = ['failed', 'warned', 'blocked', 'skipped', 'passed'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 

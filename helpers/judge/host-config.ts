@@ -8,7 +8,7 @@ import { justRestarted, type DockerContainer } from '../logs/docker-ps.ts';
 import { blockingRules, type IptablesRules, type UfwStatus } from '../logs/firewall.ts';
 import { listensOn, type ListeningSocket } from '../logs/ss.ts';
 
-export const REQUIRED: Record<Role, string[]> = {
+const REQUIRED: Record<Role, string[]> = {
   webapp: ['kasm_proxy', 'kasm_api', 'kasm_manager', 'kasm_share'],
   agent: ['kasm_proxy', 'kasm_agent'],
 };

@@ -137,8 +137,8 @@ const PANE_START = /^\s*[│┃║]\s?/;
 const PANE = new Set(['│', '┃', '║']);
 const PANE_NAME = /^[a-z0-9][\w.-]* (?=\S| \d{4}-)/i;
 
-/** The line without the wrapping a paste added, and the prefix that was taken off (empty when none). */
-export function stripPaste(line: string): { line: string; prefix: string } {
+/** The line without the wrapping a paste added. */
+export function stripPaste(line: string): string {
   let rest = line;
   for (const pattern of [QUOTE, KUBECTL, COMPOSE, PANE_START]) {
     const m = pattern.exec(rest);
@@ -151,8 +151,7 @@ export function stripPaste(line: string): { line: string; prefix: string } {
   // Trimmed by hand, not by a pattern: an unanchored `\s*x\s*$` backtracks quadratically on a long run of spaces.
   const trimmed = rest.trimEnd();
   if (PANE.has(trimmed.at(-1) ?? '')) rest = trimmed.slice(0, -1).trimEnd();
-  rest = unwrapBackticks(rest);
-  return { line: rest, prefix: rest === line ? '' : line.slice(0, Math.max(0, line.indexOf(rest))) };
+  return unwrapBackticks(rest);
 }
 
 /** `` `websocket 34: ...` `` -> the text inside the backticks (an inline code span in a Markdown post). */

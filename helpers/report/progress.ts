@@ -4,16 +4,13 @@
 import type { FullConfig, FullResult, Reporter, Suite, TestCase, TestError, TestResult } from '@playwright/test/reporter';
 import { applyDependencies } from '../diagnosis/diagnose.ts';
 import type { Finding } from '../diagnosis/finding.ts';
-import { findingsOf } from '../diagnosis/reporter.ts';
-import { plural } from '../diagnosis/tally.ts';
+import { findingsOf, NOT_RUN, notRunResult } from '../diagnosis/reporter.ts';
 import { redact } from '../redact.ts';
-import { oneLine } from './text.ts';
+import { oneLine, plainText as plain, plural } from './text.ts';
 
 const LABEL: Record<Finding['status'], string> = { fail: 'FAIL', warn: 'warn', skip: 'skip', pass: 'ok  ' };
 const RANK: Record<Finding['status'], number> = { fail: 0, warn: 1, skip: 2, pass: 3 };
 const WIDTH = 160;
-
-const plain = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, '');
 
 /** The first non-empty line of an error, redacted and without colour. */
 export function firstLineOf(message: string | undefined): string {
@@ -81,10 +78,10 @@ export default class ProgressReporter implements Reporter {
     for (const test of this.#suite?.allTests() ?? []) {
       if (this.#done.has(test.id)) continue;
       this.#done.add(test.id);
-      const [finding] = findingsOf(test, { status: 'skipped', duration: -1, attachments: [], errors: [], retry: 0 } as unknown as TestResult);
+      const [finding] = findingsOf(test, notRunResult());
       const line = finding
         ? progressLine(this.#done.size, this.#total, finding)
-        : progressLine(this.#done.size, this.#total, { status: 'skip', title: test.title, why: 'not run: a setup project it depends on failed, or the run was interrupted' });
+        : progressLine(this.#done.size, this.#total, { status: 'skip', title: test.title, why: NOT_RUN });
       process.stdout.write(`${line}\n`);
     }
     if (result.status === 'interrupted') process.stdout.write(`The run was interrupted after ${this.#done.size} of ${plural(this.#total, 'test')}.\n`);

@@ -1,6 +1,9 @@
 // One-line forms of findings' summaries, for lists where each entry must stay on one line (blocked checks).
 export const ONE_LINE_MAX = 200;
 
+/** Text without the ANSI colour codes Playwright puts in its matcher messages. */
+export const plainText = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, '');
+
 /** `1 warning`, `2 warnings`; `many` for irregular plurals. */
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;

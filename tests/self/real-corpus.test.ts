@@ -79,7 +79,7 @@ function missed(slug: string): string | undefined {
   }
   const hops = [conclusion.hop, ...(conclusion.alsoHops ?? [])];
   // Evidence is quoted as the log wrote it, without the quote marks or prefixes the paste added.
-  const proof = stripPaste(conclusion.evidenceLine).line.trim().slice(0, 150);
+  const proof = stripPaste(conclusion.evidenceLine).trim().slice(0, 150);
   const found = analysis.findings.find((f) => f.severity === conclusion.severity && hops.includes(f.hop) && f.evidence.some((line) => line.includes(proof)));
   return found ? undefined : `${slug}: expected a ${conclusion.severity} on hop ${hops.join(' or ')} quoting "${conclusion.evidenceLine.trim()}" (${conclusion.finding}); analyze said:\n${said}`;
 }
