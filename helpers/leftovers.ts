@@ -41,14 +41,19 @@ export function forget(dir: string, kasmId: string): void {
  * pids wrap (32768 by default) and a busy machine hands a dead run's pid to another process within seconds.
  */
 export function processStart(pid: number): string | undefined {
-  return statFields(pid)?.[19];
-}
-
-/** /proc/<pid>/stat's fields after the command name (state first), undefined without /proc or the process. */
-function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Linux: the state letter of /proc/<pid>/stat (`Z` a zombie, `X` dead), undefined without /proc. */
+function processState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
   } catch {
     return undefined;
   }
@@ -65,8 +70,7 @@ export const alive = (pid: number, started?: string) => {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  // Linux: the state letter (`Z` a zombie, `X` dead).
-  const state = statFields(pid)?.[0];
+  const state = processState(pid);
   if (state === 'Z' || state === 'X') return false;
   if (started === undefined) return true;
   const now = processStart(pid);

@@ -5,7 +5,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { alive, processStart } from '../../helpers/leftovers.ts';
 import { deleteNamespace, listNamespaces, NS_PREFIX } from './network.ts';
 
 interface Registration {
@@ -18,13 +17,21 @@ interface Registration {
 
 const registry = () => join(tmpdir(), 'kasm-synthetics-labs');
 
-// A killed lab's process may linger as a zombie (where PID 1 does not reap): helpers/leftovers.ts counts it dead.
-const running = (r: Registration) => alive(r.pid, r.started);
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+const alive = (r: Registration) => startTime(r.pid) === r.started;
 
 export function register(id: string, root: string): () => void {
   mkdirSync(registry(), { recursive: true, mode: 0o700 });
   const file = join(registry(), `${id}.json`);
-  const entry: Registration = { id, pid: process.pid, started: processStart(process.pid) ?? '', root };
+  const entry: Registration = { id, pid: process.pid, started: startTime(process.pid) ?? '', root };
   writeFileSync(file, JSON.stringify(entry), { mode: 0o600 });
   return () => {
     rmSync(file, { force: true });
@@ -85,7 +92,7 @@ export async function reapLab(id: string, root: string | undefined): Promise<voi
 /** Reaps every lab whose owner is gone; returns their ids. */
 export async function reapDeadLabs(): Promise<string[]> {
   const entries = registrations();
-  const living = new Set(entries.filter(running).map((r) => r.id));
+  const living = new Set(entries.filter(alive).map((r) => r.id));
   const dead = entries.filter((r) => !living.has(r.id));
   for (const r of dead) await reapLab(r.id, r.root);
   const orphans = new Set(
