@@ -1,14 +1,18 @@
 // Validate Session Authorization, the reachability half: WebApp servers reach every agent at the address Kasm
-// uses for it, and agents reach the zone's Upstream Auth Address.
+// uses for it, and agents reach the zone's Upstream Auth Address from where their kasm_proxy resolves it.
 import { check, test } from '../helpers/fixtures/index.ts';
 import { curlSeconds, skipWithoutHosts, sshFailure } from '../helpers/fixtures/servers.ts';
-import { curlOutcome } from '../helpers/diagnosis/curl-outcome.ts';
-import { judgeTlsInterception, withInterception, type TlsViewInput } from '../helpers/judge/tls-interception.ts';
+import { AGENT_ADDRESS_FIX, judgeAgentReachability, judgeHealthCurl, judgeUpstreamAuth, upstreamRoute, worstOutcome, type UpstreamAuthEvidence } from '../helpers/judge/reachability.ts';
 import { parseCurlCertificate } from '../helpers/logs/curl.ts';
-import type { SshHost } from '../helpers/probes/ssh.ts';
+import { parseNetworkNames } from '../helpers/logs/docker-ps.ts';
+import { SshError, type SshHost } from '../helpers/probes/ssh.ts';
+import type { CurlResolve } from '../helpers/probes/remote-commands.ts';
 
 /** Of curl's verbose report, the certificate lines: the rest (request and answer headers) is no one's business. */
 const keepCertificate = (text: string) => text.split('\n').filter((line) => /^\*\s+(?:Server certificate|subject|issuer):/.test(line)).join('\n');
+
+/** The agent's kasm_proxy resolves the Upstream Auth Address through Docker's resolver, on kasm_proxy's networks. */
+const AUTH_CALLER = 'kasm_proxy';
 
 test('every WebApp server reaches every agent at the address Kasm uses for it', check('webapp.agent-reachable'), async ({ check, servers, config }, testInfo) => {
   skipWithoutHosts(await servers.hosts('webapp'), 'webapp', testInfo);
@@ -16,31 +20,39 @@ test('every WebApp server reaches every agent at the address Kasm uses for it', 
   testInfo.skip(inventory.kasmAgents.length === 0, `no agents known: ${inventory.notes.find((n) => n.startsWith('get_agents')) ?? 'get_agents lists none'}, and KASM_SSH_AGENTS is empty`);
   await check.evidence('inventory', { agents: inventory.kasmAgents.map((a) => ({ hostname: a.hostname, port: a.port, ssh: a.ssh?.name ?? null })), notes: inventory.notes });
   const seconds = curlSeconds(config);
-  const outcomes = await Promise.all(
+  const results = await Promise.all(
     inventory.webapps.map(async (webapp) => {
       try {
         const ssh = await servers.connect(webapp);
         return await Promise.all(
           inventory.kasmAgents.map(async (agent) => {
             const url = `https://${agent.hostname}:${agent.port}/agent/__healthcheck`;
-            const outcome = await curlOutcome(() => ssh.run({ kind: 'curl-health', url, timeoutSeconds: seconds }), url, 'Use the address in Admin > Infrastructure > Docker Agents; it must resolve and be reachable from every WebApp server.');
-            return [`${webapp.name} -> ${agent.hostname}:${agent.port}`, outcome] as const;
+            const run = await ssh.run({ kind: 'curl-health', url, timeoutSeconds: seconds });
+            return { target: `${webapp.name} -> ${agent.hostname}:${agent.port}`, outcome: judgeHealthCurl(url, run, AGENT_ADDRESS_FIX) };
           }),
         );
       } catch (error) {
-        return [[webapp.name, sshFailure(error)] as const];
+        return [{ target: webapp.name, outcome: sshFailure(error) }];
       }
     }),
   );
-  // No WebApp server reaches any agent: Kasm cannot start a session anywhere, whatever it answers for one.
-  const all = outcomes.flat();
-  const noneReached = all.length > 0 && all.every(([, o]) => o.status === 'fail');
-  for (const [name, outcome] of all) check.target(name, noneReached ? { ...outcome, explains: ['api.session-create'] } : outcome);
-  for (const agent of inventory.kasmAgents.filter((a) => !a.ssh)) {
-    check.target(`${agent.hostname} (SSH)`, { status: 'warn', summary: `agent ${agent.hostname} is in Kasm (Infrastructure > Docker Agents) but not in KASM_SSH_AGENTS: its host checks did not run`, remediation: 'Add it to KASM_SSH_AGENTS so every agent is checked.' });
-  }
+  const judged = judgeAgentReachability({ results: results.flat(), agentsWithoutSsh: inventory.kasmAgents.filter((a) => !a.ssh).map((a) => a.hostname) });
+  for (const { target, outcome } of judged) check.target(target, outcome);
   check.conclude();
 });
+
+/** kasm_proxy's Docker networks on the agent, with the names Docker's resolver gives each container there. */
+async function callerNetworks(ssh: SshHost) {
+  try {
+    const inspected = await ssh.run({ kind: 'docker-inspect-networks', container: AUTH_CALLER });
+    if (inspected.exitCode !== 0) return { unread: `docker inspect exit ${inspected.exitCode}: ${(inspected.stderr || inspected.stdout).trim().slice(0, 200)}` };
+    return parseNetworkNames(inspected.stdout);
+  } catch (error) {
+    // A sudoers rule without docker inspect: the route stays unknown, and a name only Docker resolves is not judged.
+    if (error instanceof SshError && error.code === 'SSH_SUDO_PASSWORD') return { unread: error.message.slice(0, 200) };
+    throw error;
+  }
+}
 
 test("every agent reaches the zone's Upstream Auth Address", check('agent.upstream-auth-reachable'), async ({ check, servers, config }, testInfo) => {
   skipWithoutHosts(await servers.hosts('agent'), 'agent', testInfo);
@@ -50,7 +62,7 @@ test("every agent reaches the zone's Upstream Auth Address", check('agent.upstre
   // What the certificate curl reports, and only that, in the transcript.
   const certificateOf = async (ssh: SshHost, url: string) => parseCurlCertificate((await ssh.run({ kind: 'curl-cert', url, timeoutSeconds: seconds }, { keep: keepCertificate })).stdout);
   // The reference: what each WebApp server is shown for the same address, asked once per address.
-  const references = new Map<string, Promise<TlsViewInput['webapps']>>();
+  const references = new Map<string, Promise<UpstreamAuthEvidence['webappCertificates']>>();
   const referenceFor = (url: string) => {
     if (!references.has(url)) {
       references.set(
@@ -66,22 +78,23 @@ test("every agent reaches the zone's Upstream Auth Address", check('agent.upstre
     return references.get(url)!;
   };
   await servers.each('agent', check, async (_agent, ssh) => {
+    const networks = await callerNetworks(ssh);
     const outcomes = await Promise.all(
       inventory.upstreamAuth.map(async ({ zone, address }) => {
-        const url = `https://${address}/api/__healthcheck`;
-        const [outcome, agentSees, webapps] = await Promise.all([
-          curlOutcome(
-            () => ssh.run({ kind: 'curl-health', url, timeoutSeconds: seconds }),
-            url,
-            `Zone "${zone}": set Admin > Infrastructure > Zones > Upstream Auth Address to an internal load balancer in front of the WebApp servers, or an internal DNS name for them, that every agent can resolve and reach without TLS inspection; then destroy existing sessions.`,
-          ),
-          certificateOf(ssh, url),
-          referenceFor(url),
-        ]);
-        return withInterception(outcome, judgeTlsInterception({ url, agent: agentSees, webapps }));
+        const url = new URL(`https://${address}/api/__healthcheck`);
+        const route = upstreamRoute(url.hostname, AUTH_CALLER, networks);
+        if (route.via === 'docker') {
+          // The name is kasm_proxy's on its Docker network: reached at that address, as its nginx resolves it. The
+          // call never leaves the agent there, so there is no other view of its certificate to compare.
+          const resolve: CurlResolve = { host: url.hostname, port: Number(url.port || 443), address: route.address };
+          const curl = await ssh.run({ kind: 'curl-health', url: url.href, timeoutSeconds: seconds, resolve });
+          return judgeUpstreamAuth({ zone, url: url.href, route, curl, webappCertificates: [] });
+        }
+        const [curl, agentCertificate, webappCertificates] = await Promise.all([ssh.run({ kind: 'curl-health', url: url.href, timeoutSeconds: seconds }), certificateOf(ssh, url.href), referenceFor(url.href)]);
+        return judgeUpstreamAuth({ zone, url: url.href, route, curl, agentCertificate, webappCertificates });
       }),
     );
-    return outcomes.find((o) => o.status === 'fail') ?? outcomes.find((o) => o.status === 'warn') ?? { status: 'pass', summary: outcomes.map((o) => o.summary).join('; '), evidence: { checked: outcomes.map((o) => o.evidence) } };
+    return worstOutcome(outcomes);
   });
   check.conclude();
 });

@@ -3,7 +3,8 @@
 // when the stream closes, so the page is closed before the logs are read).
 import { check, expect, test, type Check } from '../helpers/fixtures/index.ts';
 import { skipWithoutHosts } from '../helpers/fixtures/servers.ts';
-import { judgeApiCall, UNREAD_FIX } from '../helpers/judge/api-call.ts';
+import { judgeApiCall } from '../helpers/judge/api-call.ts';
+import { judgeWebsocketLog } from '../helpers/judge/websocket-log.ts';
 import { applyVerdict } from '../helpers/fixtures/check.ts';
 import { sessionCalls } from '../helpers/judge/session-calls.ts';
 import { resolveIdentity } from '../helpers/fixtures/session.ts';
@@ -154,17 +155,5 @@ test("the agent's kasm_proxy logged the session's websockify with 101", check('a
   const own = agents.filter((a) => a.target.host === status.kasm?.hostname);
   const { found, seen, cut, unreadable, since, wanted, candidates } = await agentWebsockify({ servers, check, config, opened, candidates: own.length ? own : agents });
   await check.evidence('kasm_proxy lines', { agents: candidates.map((c) => c.name), since: since.toISOString(), tail: config.logTailLines, ...(cut.size ? { cut: `${[...cut].join(', ')}: ${tailNote(config.logTailLines)}` } : {}), lines: [...new Set(seen)].slice(-10) });
-  if (!found && unreadable.size) {
-    return check.fail({
-      summary: `kasm_proxy's log could not be read on ${[...unreadable].map(([host, failed]) => `${host} (${failed.why})`).join(', ')}, so whether the websockify reached the agent is not known`,
-      remediation: UNREAD_FIX,
-      hop: 'agent',
-      transient: [...unreadable.values()].some((failed) => failed.timedOut),
-    });
-  }
-  if (!found) {
-    return check.fail({ summary: `no GET ${wanted} line in kasm_proxy on ${candidates.map((c) => c.name).join(', ')} since ${since.toISOString()}: the websocket never reached the agent` });
-  }
-  if (found.status !== 101) return check.fail({ summary: `the agent's kasm_proxy answered the websockify with ${found.status} (${found.host}: ${found.line})`, remediation: 'The agent refused the stream: read the agent kasm_proxy error log and api.internal-auth.', hop: 'agent' });
-  check.pass(`${found.host}: websockify 101, ${found.bytes} bytes`);
+  applyVerdict(check, judgeWebsocketLog({ wanted, agents: candidates.map((c) => c.name), since, found, unreadable: [...unreadable].map(([host, failed]) => ({ host, ...failed })) }));
 });

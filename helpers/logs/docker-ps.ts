@@ -332,6 +332,38 @@ export function parseNetworkAddresses(input: string): string[] {
   });
 }
 
+export interface NetworkNames {
+  network: string;
+  /** The container's IPv4 address on that network. */
+  address: string;
+  /** The names Docker's resolver answers with that address inside the network: Aliases and DNSNames (Docker 26+). */
+  names: string[];
+}
+
+/**
+ * Each network of `docker inspect --format '{{json .NetworkSettings.Networks}}'` with the container's address and the
+ * names its resolver gives it there (`--network-alias proxy`, compose's service name). The container's own name
+ * resolves too, but Docker before 26 does not list it: the caller adds it.
+ */
+export function parseNetworkNames(input: string): NetworkNames[] {
+  return input.split('\n').flatMap((line) => {
+    let networks: unknown;
+    try {
+      networks = JSON.parse(line);
+    } catch {
+      return [];
+    }
+    if (typeof networks !== 'object' || networks === null || Array.isArray(networks)) return [];
+    return Object.entries(networks).flatMap(([network, n]: [string, unknown]) => {
+      if (typeof n !== 'object' || n === null) return [];
+      const { IPAddress: address, Aliases: aliases, DNSNames: dnsNames } = n as { IPAddress?: unknown; Aliases?: unknown; DNSNames?: unknown };
+      if (typeof address !== 'string' || !isIPv4(address)) return [];
+      const names = [aliases, dnsNames].flatMap((list) => (Array.isArray(list) ? list.filter((name): name is string => typeof name === 'string') : []));
+      return [{ network, address, names: [...new Set(names)] }];
+    });
+  });
+}
+
 /**
  * The prefixes Kasm may give the synthetic user's session containers (`<user part>_<first 8 of kasm_id>`): the user
  * name with what a container name cannot hold removed, whole or its part before `@`, cut to 12 (the lab's form; other

@@ -20,9 +20,19 @@ export type RemoteCommand =
   | { kind: 'ip-addr' }
   | { kind: 'ufw-status' }
   | { kind: 'iptables-rules' }
-  | { kind: 'curl-health'; url: string; timeoutSeconds: number }
+  | { kind: 'curl-health'; url: string; timeoutSeconds: number; resolve?: CurlResolve }
   /** The same URL with curl's verbose report (on stdout), for the certificate the server presents (subject, issuer). */
-  | { kind: 'curl-cert'; url: string; timeoutSeconds: number };
+  | { kind: 'curl-cert'; url: string; timeoutSeconds: number; resolve?: CurlResolve };
+
+/**
+ * curl's `--resolve host:port:address`: the URL's name taken to an address the host's resolver does not know, as
+ * Docker's resolver gives it to the containers of a network (the zone's Upstream Auth Address `proxy`).
+ */
+export interface CurlResolve {
+  host: string;
+  port: number;
+  address: string;
+}
 
 export type RemoteCommandKind = RemoteCommand['kind'];
 
@@ -109,6 +119,19 @@ function healthUrl(kind: string, value: unknown): string {
   return url.href;
 }
 
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9_-]{0,62}))*$/;
+const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
+/** ` --resolve 'host:port:address'`, or nothing; a name, port or address out of shape is refused. */
+function resolveOption(kind: string, value: CurlResolve | undefined): string {
+  if (value === undefined) return '';
+  if (typeof value !== 'object' || value === null) refuse(kind, 'resolve', value, 'use { host, port, address }');
+  if (typeof value.host !== 'string' || !HOST_NAME.test(value.host)) refuse(kind, 'resolve host', value.host, 'use a host name (letters, digits, "-", "_" and dots)');
+  if (typeof value.port !== 'number' || !Number.isInteger(value.port) || value.port < 1 || value.port > 65535) refuse(kind, 'resolve port', value.port, 'use a port from 1 to 65535');
+  if (typeof value.address !== 'string' || !IPV4.test(value.address)) refuse(kind, 'resolve address', value.address, 'use an IPv4 address');
+  return ` --resolve ${shellQuote(`${value.host}:${value.port}:${value.address}`)}`;
+}
+
 function byteLimit(kind: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 1024 ** 3) refuse(kind, 'maxBytes', value, 'use a whole number of bytes from 1 to 1 GiB');
   return value;
@@ -149,7 +172,7 @@ function curlHealth(command: Extract<RemoteCommand, { kind: 'curl-health' }>): s
   const url = healthUrl(command.kind, command.url);
   const timeout = seconds(command.kind, command.timeoutSeconds);
   // --globoff: curl would otherwise expand [] and {} in the URL into several requests.
-  return `curl -sS -k -g --max-time ${timeout} -o - -w '\\n%{http_code}' ${shellQuote(url)}`;
+  return `curl -sS -k -g --max-time ${timeout}${resolveOption(command.kind, command.resolve)} -o - -w '\\n%{http_code}' ${shellQuote(url)}`;
 }
 
 /** The command text without sudo; throws RemoteCommandError for anything outside the allow-list. */
@@ -185,7 +208,7 @@ function renderBare(command: RemoteCommand): { text: string; privileged: boolean
     case 'curl-health':
       return { text: curlHealth(command), privileged: false };
     case 'curl-cert':
-      return { text: `curl -sS -k -g -v --max-time ${seconds(command.kind, command.timeoutSeconds)} -o /dev/null ${shellQuote(healthUrl(command.kind, command.url))} 2>&1`, privileged: false };
+      return { text: `curl -sS -k -g -v --max-time ${seconds(command.kind, command.timeoutSeconds)}${resolveOption(command.kind, command.resolve)} -o /dev/null ${shellQuote(healthUrl(command.kind, command.url))} 2>&1`, privileged: false };
     default: {
       const kind: unknown = (command as { kind?: unknown } | null)?.kind;
       return refuse(typeof kind === 'string' ? kind : undefined, 'command kind', kind, 'only the read-only commands in helpers/probes/remote-commands.ts can be sent');

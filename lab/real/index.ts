@@ -67,7 +67,7 @@ const apiStateFor = (active: ReadonlySet<FaultName>): ApiState => (active.has('a
 const MOVED_API_IP = '172.18.255.250';
 
 /** The zone settings an administrator got wrong, one per fault; the others as installed. */
-export function zoneEdit(active: ReadonlySet<FaultName>, installed: { upstreamAuthAddress: string; deadPort: number }): Pick<LabZone, 'proxy_port' | 'proxy_hostname' | 'upstream_auth_address'> {
+export function zoneEdit(active: ReadonlySet<FaultName>, installed: { upstreamAuthAddress: string; webappAddress: string; deadPort: number }): Pick<LabZone, 'proxy_port' | 'proxy_hostname' | 'upstream_auth_address'> {
   return {
     // A Proxy Port where clients reach another, as after an install on 8443 behind a proxy on 443 (KASM-FACTS, Zones);
     // a loopback port nothing serves, since the browser runs on this machine.
@@ -77,7 +77,10 @@ export function zoneEdit(active: ReadonlySet<FaultName>, installed: { upstreamAu
       ? UNRESOLVABLE_AUTH_HOST
       : active.has('upstream-auth-unreachable')
         ? `${installed.upstreamAuthAddress}:8443`
-        : installed.upstreamAuthAddress,
+        : // An inspecting device sits on the way between servers: the agents call the WebApp server's address itself.
+          active.has('tls-inspecting-proxy')
+          ? installed.webappAddress
+          : installed.upstreamAuthAddress,
   };
 }
 
@@ -221,7 +224,9 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
     const colleagueUser = newUser('colleague@kasm.local');
     const image: LabImage = { ...newImage(KASM_VERSION), name: IMAGES.desktop.tag };
     const webappIp = webapps[0]!.spec.ip;
-    const installed = { upstreamAuthAddress: webappIp, deadPort: await unusedPort() };
+    // Kasm's default Upstream Auth Address: `proxy`, kasm_proxy's alias on kasm_default_network, so each agent's
+    // internal_auth goes to its own kasm_proxy, which passes /api/ on to the WebApp server (lab/real/nginx.ts).
+    const installed = { upstreamAuthAddress: 'proxy', webappAddress: webappIp, deadPort: await unusedPort() };
     const zone: LabZone = { zone_id: hex32(), zone_name: 'default', allow_origin_domain: '$request_host$', load_balancing_strategy: 'least_load', search_alternate_zones: true, prioritize_static_agents: true, proxy_connections: true, proxy_path: 'desktop', ...zoneEdit(active, installed) };
     const agents: LabAgent[] = agentHosts.map((h) => ({ agent_id: hex32(), server_id: hex32(), hostname: h.spec.ip, port: 443, hostId: h.spec.id, zone_id: zone.zone_id, enabled: true }));
     const agentToken = randomBytes(24).toString('base64url');
@@ -229,7 +234,7 @@ export async function startRealLab(options: RealLabOptions = {}): Promise<RealLa
 
     await Promise.all([
       ...webapps.map((host) => startWebapp(host, { bundleDir, pem, dbCluster: clustered ? dbCluster : undefined, faults: faultList(), api: { apiKey, apiSecret, users: [user, colleagueUser], images: [image], zones: [zone], agents, agentToken, proxyContainerIp: '172.18.0.5' } })),
-      ...agentHosts.map((host) => startAgent(host, { bundleDir, pem, token: agentToken, kasmvncLogLevel: options.kasmvncLogLevel ?? 100, faults: faultList() })),
+      ...agentHosts.map((host) => startAgent(host, { bundleDir, pem, token: agentToken, kasmvncLogLevel: options.kasmvncLogLevel ?? 100, faults: faultList(), manager: `${webappIp}:443` })),
     ]);
 
     const lbDir = join(lb.dir, 'nginx');

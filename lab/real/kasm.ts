@@ -83,6 +83,8 @@ export interface AgentOptions {
   token: string;
   kasmvncLogLevel: number;
   faults: string[];
+  /** The WebApp server the agent was installed against (host:port): where its kasm_proxy passes /api/ on. */
+  manager: string;
 }
 
 export async function startAgent(host: RealHost, options: AgentOptions): Promise<void> {
@@ -91,7 +93,7 @@ export async function startAgent(host: RealHost, options: AgentOptions): Promise
   const settings: AgentSettings = { token: options.token, bundleDir: options.bundleDir, network: NETWORK, kasmvncLogLevel: options.kasmvncLogLevel, sessionEtc: kasmDir(host, 'session') };
   writeFileSync(kasmDir(host, 'agent', 'agent.json'), JSON.stringify(settings), { mode: 0o600 });
   for (const dir of ['agent', 'session']) writeFileSync(kasmDir(host, dir, 'faults.json'), JSON.stringify(options.faults));
-  writeProxyFiles(host, agentProxyConf(), options.pem);
+  writeProxyFiles(host, agentProxyConf(options.manager), options.pem);
   await runContainer(
     host,
     'kasm_agent',

@@ -87,11 +87,13 @@ export function webappProxyConf(): string {
 }
 
 /**
- * An agent's kasm_proxy: `/agent/` to kasm_agent, and each session's locations (containers.d, written by kasm_agent
- * with the zone's Upstream Auth Address, lab/real/services/agent.ts), resolved per request as nginx does for a
- * variable upstream: Docker's resolver, which asks the host's.
+ * An agent's kasm_proxy: `/agent/` to kasm_agent, `/api/` on to the WebApp server the agent was installed against
+ * (`manager`, host:port), as a Kasm agent's proxy passes `/manager_api/` on (its agents call `https://proxy:443/...`),
+ * and each session's locations (containers.d, written by kasm_agent with the zone's Upstream Auth Address,
+ * lab/real/services/agent.ts), resolved per request as nginx does for a variable upstream: Docker's resolver, so the
+ * default address `proxy` is this kasm_proxy itself.
  */
-export function agentProxyConf(): string {
+export function agentProxyConf(manager: string): string {
   return [
     ...head(2, '/dev/stderr', '/dev/stdout'),
     '  server {',
@@ -102,6 +104,12 @@ export function agentProxyConf(): string {
     '    resolver_timeout 2s;',
     '    location = /agent/__healthcheck { proxy_pass http://kasm_agent:4444/__healthcheck; }',
     '    location /agent/ { proxy_pass http://kasm_agent:4444/; proxy_read_timeout 90s; }',
+    '    location /api/ {',
+    `      proxy_pass https://${manager};`,
+    '      proxy_http_version 1.1;',
+    '      proxy_set_header Connection "";',
+    '      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+    '    }',
     '    include /etc/nginx/conf.d/containers.d/*.conf;',
     '  }',
     '}',

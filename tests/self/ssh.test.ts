@@ -264,6 +264,13 @@ describe('remote command allow-list', () => {
     assert.equal(renderCommand({ kind: 'curl-health', url: 'https://a.example/', timeoutSeconds: 1 }, sudo), `curl -sS -k -g --max-time 1 -o - -w '\\n%{http_code}' 'https://a.example/'`);
     assert.equal(renderCommand({ kind: 'curl-cert', url: 'https://10.0.1.10/api/__healthcheck', timeoutSeconds: 5 }, sudo), `curl -sS -k -g -v --max-time 5 -o /dev/null 'https://10.0.1.10/api/__healthcheck' 2>&1`);
     expectNotAllowed({ kind: 'curl-cert', url: "https://a.example/'; id; '", timeoutSeconds: 5 }, /^curl-cert: url .* is not allowed/);
+    // A name only Docker's resolver knows (the Upstream Auth Address `proxy`), taken to its address on the network.
+    const resolve = { host: 'proxy', port: 443, address: '172.18.0.3' };
+    assert.equal(renderCommand({ kind: 'curl-health', url: 'https://proxy/api/__healthcheck', timeoutSeconds: 5, resolve }, sudo), `curl -sS -k -g --max-time 5 --resolve 'proxy:443:172.18.0.3' -o - -w '\\n%{http_code}' 'https://proxy/api/__healthcheck'`);
+    assert.equal(renderCommand({ kind: 'curl-cert', url: 'https://proxy/api/__healthcheck', timeoutSeconds: 5, resolve }, sudo), `curl -sS -k -g -v --max-time 5 --resolve 'proxy:443:172.18.0.3' -o /dev/null 'https://proxy/api/__healthcheck' 2>&1`);
+    expectNotAllowed({ kind: 'curl-health', url: 'https://proxy/', timeoutSeconds: 5, resolve: { ...resolve, host: "proxy'; id; '" } }, /^curl-health: resolve host .* is not allowed: use a host name/);
+    expectNotAllowed({ kind: 'curl-health', url: 'https://proxy/', timeoutSeconds: 5, resolve: { ...resolve, port: 0 } }, /resolve port 0 is not allowed: use a port from 1 to 65535/);
+    expectNotAllowed({ kind: 'curl-health', url: 'https://proxy/', timeoutSeconds: 5, resolve: { ...resolve, address: '172.18.0.3 -o /etc/passwd' } }, /resolve address .* is not allowed: use an IPv4 address/);
   });
 
   it('rejects shell in container names', () => {
