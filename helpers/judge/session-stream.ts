@@ -1,0 +1,33 @@
+// The verdict of session.stream: the desktop's stream delivered the RFB banner and a first framebuffer update within
+// the limit, from the browser's RFB progress (helpers/probes/rfb.ts) and its /websockify handshake. Evidence in, one
+// verdict out.
+import type { WebSocketRecord } from '../probes/devtools.ts';
+import type { RfbProgress } from '../probes/rfb.ts';
+import type { Verdict } from './verdict.ts';
+
+export interface SessionStreamEvidence {
+  progress: RfbProgress;
+  /** When the session was asked for, on the clock of progress's times. */
+  openedAt: number;
+  /** The browser's /websockify WebSocket; undefined when the page never opened one. */
+  websocket: Pick<WebSocketRecord, 'status' | 'error'> | undefined;
+  /** KASM_TIMEOUT_FIRST_FRAME_MS. */
+  firstFrameTimeoutMs: number;
+}
+
+/** Why no framebuffer update came: how far the stream got. */
+function stalled(progress: RfbProgress, ws: SessionStreamEvidence['websocket']): string {
+  if (!ws) return 'the page never opened a /websockify WebSocket';
+  if (progress.phase === 'failed') return `the RFB handshake failed: ${progress.failure}`;
+  if (progress.bytes === 0) return `the WebSocket ${ws.status === 101 ? 'opened but no RFB byte arrived' : ws.status ? `was answered ${ws.status}` : 'got no handshake response'}`;
+  return `the stream stopped in phase "${progress.phase}" after ${progress.bytes} bytes`;
+}
+
+export function judgeSessionStream(e: SessionStreamEvidence): Verdict {
+  const { progress } = e;
+  if (progress.firstUpdateAt === undefined) {
+    return { status: 'fail', summary: `no framebuffer update within ${e.firstFrameTimeoutMs} ms: ${stalled(progress, e.websocket)}` };
+  }
+  const firstFrameMs = Math.round(progress.firstUpdateAt - e.openedAt);
+  return { status: 'pass', summary: `${progress.banner}, ${progress.serverInit?.width}x${progress.serverInit?.height} desktop, first framebuffer update ${firstFrameMs} ms after opening the session` };
+}
