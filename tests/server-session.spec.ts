@@ -3,7 +3,7 @@
 // when the stream closes, so the page is closed before the logs are read).
 import { check, expect, test, type Check } from '../helpers/fixtures/index.ts';
 import { skipWithoutHosts } from '../helpers/fixtures/servers.ts';
-import { judgeApiCall } from '../helpers/judge/api-call.ts';
+import { judgeApiCall, wantsAgentLine } from '../helpers/judge/api-call.ts';
 import { judgeWebsocketLog } from '../helpers/judge/websocket-log.ts';
 import { applyVerdict } from '../helpers/fixtures/check.ts';
 import { sessionCalls } from '../helpers/judge/session-calls.ts';
@@ -92,9 +92,8 @@ for (const [id, path] of [
       unreadable: logs.flatMap((l) => (l.unread ? [{ host: l.host, why: l.unread.why, timedOut: l.unread.timedOut }] : [])),
     };
     let verdict = judgeApiCall(evidence);
-    // No internal_auth line at all: whether the agent served the stream decides between a fault and a topology
-    // that does not log the call (the agent's 101 line is written when the stream closes).
-    if (verdict.status === 'fail' && id === 'api.internal-auth' && !own.denied.length && !evidence.unreadable.length) {
+    // The agent's 101 line is written when the stream closes: read only when the verdict needs it.
+    if (wantsAgentLine(evidence, verdict)) {
       const closed = await desktop.open({ closed: true });
       const agent = await test.step("agent: docker logs kasm_proxy for the session's websockify 101", () => agentWebsockify({ servers, check, config, opened: closed, candidates: undefined }));
       if (agent.found?.status === 101) {

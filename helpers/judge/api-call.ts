@@ -31,6 +31,14 @@ const status = (e: HostEntry) => (e.entry.kind === 'access' ? e.entry.status : u
 
 export const UNREAD_FIX = 'Check docker on that server (`sudo docker logs --tail 10 <container>` by hand); on a slow server raise KASM_TIMEOUT_SSH_MS. Reads ask for --tail KASM_LOG_TAIL_LINES, so a long history alone does not slow them.';
 
+/**
+ * No internal_auth line at all, nothing refused and every log read: whether the agent served the stream then decides
+ * between a fault and a topology that does not log the call, so the spec reads the agent's 101 line and judges again.
+ */
+export function wantsAgentLine(e: ApiCallEvidence, verdict: ApiCallVerdict): boolean {
+  return verdict.status === 'fail' && e.check === 'api.internal-auth' && e.calls.denied.length === 0 && e.unreadable.length === 0 && e.agentServed === undefined;
+}
+
 export function judgeApiCall(e: ApiCallEvidence): ApiCallVerdict {
   const { calls, path } = e;
   const elsewhere = calls.others ? `; ${plural(calls.others, 'call')} in the window ${calls.others === 1 ? 'was' : 'were'} for other sessions` : '';

@@ -19,33 +19,47 @@ const PROXY_SERVES: Record<Role, CheckId[]> = {
   agent: ['agent.listening', 'agent.local-connectivity', 'webapp.agent-reachable'],
 };
 
-const describeContainer = (c: DockerContainer) => `${c.names} ${c.status}`;
+const describeContainer = (c: DockerContainer) => `${c.names || c.id} ${c.status}`;
 
 export interface ContainersEvidence {
-  role: Role;
+  /** The host's role: what its kasm_proxy serves, when it is down. Unknown in a paste. */
+  role?: Role;
   /** Every role the host has (a single-server install runs both roles' containers). */
   roles: Role[];
   containers: DockerContainer[];
   unparsed: number;
-  /** The port kasm_proxy must publish here. */
-  port: number;
+  /** The port kasm_proxy must publish here; unknown in a paste. */
+  port?: number;
+  /**
+   * The rows are what an engineer pasted (`docker ps | grep kasm`, a trimmed table): a container it does not show is
+   * not missing, and every row shown is judged, not only Kasm's own.
+   */
+  excerpt?: boolean;
 }
 
+/** The roles a set of containers shows: kasm_api and its neighbours are a WebApp server's, kasm_agent an agent's. */
+export function rolesShown(containers: DockerContainer[]): Role[] {
+  const names = new Set(containers.map((c) => c.names));
+  return (['webapp', 'agent'] as const).filter((role) => REQUIRED[role].some((name) => name !== 'kasm_proxy' && names.has(name)));
+}
+
+/** `evidence.involved` names the containers the outcome is about (analyze quotes their rows). */
 export function judgeContainers(e: ContainersEvidence): TargetOutcome {
-  const required = [...new Set(e.roles.flatMap((r) => REQUIRED[r]))];
+  const required = e.excerpt ? [] : [...new Set(e.roles.flatMap((r) => REQUIRED[r]))];
   const byName = new Map(e.containers.map((c) => [c.names, c]));
   const missing = required.filter((name) => !byName.has(name));
-  const kasm = e.containers.filter((c) => c.names.startsWith('kasm_'));
-  const down = kasm.filter((c) => c.state !== 'up');
-  const unhealthy = kasm.filter((c) => c.state === 'up' && c.health === 'unhealthy');
+  const judged = e.excerpt ? e.containers : e.containers.filter((c) => c.names.startsWith('kasm_'));
+  const down = judged.filter((c) => c.state !== 'up');
+  const unhealthy = judged.filter((c) => c.state === 'up' && c.health === 'unhealthy');
   const proxy = byName.get('kasm_proxy');
   const published = proxy?.portMappings.map((m) => m.hostPort) ?? [];
-  const evidence = { containers: kasm.map((c) => ({ name: c.names, image: c.image, created: c.created, status: c.status, ports: c.ports })), unparsedLines: e.unparsed };
+  const evidence = (involved: DockerContainer[]) => ({ containers: judged.map((c) => ({ name: c.names, image: c.image, created: c.created, status: c.status, ports: c.ports })), unparsedLines: e.unparsed, involved: involved.map((c) => c.names || c.id) });
+  const wrongPort = proxy && e.port !== undefined && !published.includes(e.port);
   const problems = [
     ...missing.map((name) => `${name} is missing`),
     ...down.map((c) => `${describeContainer(c)}${c.state === 'restarting' ? ' (a restart loop)' : ''}`),
     ...unhealthy.map(describeContainer),
-    ...(proxy && !published.includes(e.port) ? [`kasm_proxy publishes ${published.join(', ') || 'no port'}, expected ${e.port}`] : []),
+    ...(wrongPort ? [`kasm_proxy publishes ${published.join(', ') || 'no port'}, expected ${e.port}`] : []),
   ];
   if (problems.length) {
     const sick = [...down, ...unhealthy];
@@ -54,22 +68,26 @@ export function judgeContainers(e: ContainersEvidence): TargetOutcome {
     // kernel waits for the stopped container's address; kasm_proxy: nothing listens): one finding. kasm_api alone
     // is the api hop's.
     const proxyDown = !proxy || proxy.state !== 'up';
-    const explains: CheckId[] = [...(apiOnly ? ['api.health' as const] : []), ...(proxyDown ? PROXY_SERVES[e.role] : [])];
-    return { status: 'fail', summary: problems.join('; '), evidence, ...(apiOnly ? { hop: 'api' as const } : {}), ...(explains.length ? { explains } : {}) };
+    const explains: CheckId[] = [...(apiOnly ? ['api.health' as const] : []), ...(proxyDown && e.role ? PROXY_SERVES[e.role] : [])];
+    return { status: 'fail', summary: problems.join('; '), evidence: evidence(wrongPort && proxy ? [...sick, proxy] : sick), ...(apiOnly ? { hop: 'api' as const } : {}), ...(explains.length ? { explains } : {}) };
   }
   // Up a few seconds in a container created long ago: it has just restarted, which Kasm's staff read as a loop.
-  const restarted = kasm.filter((c) => justRestarted(c));
+  const restarted = judged.filter((c) => justRestarted(c));
   if (restarted.length) {
+    const together = restarted.length > 1 && restarted.length === judged.length;
     return {
       status: 'warn',
-      summary: `${restarted.map((c) => `${c.names} (created ${c.created}, ${c.status})`).join('; ')}: just restarted`,
+      summary: together
+        ? `every container (${restarted.length}) was created ${restarted[0]!.created} but is Up less than a minute: all were just restarted together (Docker, the host or Kasm restarted), or the host's clock jumped`
+        : `${restarted.map((c) => `${c.names} (created ${c.created}, ${c.status})`).join('; ')}: just restarted`,
       remediation: 'Run `sudo docker ps -a` again: a container whose Up time stays short restarts in a loop; read `sudo docker logs --tail 100 <name>` for why it exits.',
-      evidence,
+      evidence: evidence(restarted),
     };
   }
-  const starting = kasm.filter((c) => c.health === 'starting');
-  if (starting.length) return { status: 'warn', summary: `${starting.map(describeContainer).join('; ')}: health checks still starting`, evidence };
-  return { status: 'pass', summary: `${kasm.length} Kasm containers up${kasm.some((c) => c.health) ? ' and healthy' : ''}, kasm_proxy on ${e.port}`, evidence };
+  const starting = judged.filter((c) => c.health === 'starting');
+  if (starting.length) return { status: 'warn', summary: `${starting.map(describeContainer).join('; ')}: health checks still starting`, evidence: evidence(starting) };
+  const where = e.port !== undefined ? `, kasm_proxy on ${e.port}` : '';
+  return { status: 'pass', summary: `${judged.length} ${e.excerpt ? 'containers' : 'Kasm containers'} up${judged.some((c) => c.health) ? ' and healthy' : ''}${where}`, evidence: evidence([]) };
 }
 
 export function judgeListening(port: number, sockets: ListeningSocket[]): TargetOutcome {

@@ -195,7 +195,7 @@ describe('parseCurlCertificate', () => {
 });
 
 describe('judgeApiCall', async () => {
-  const { judgeApiCall } = await import('../../helpers/judge/api-call.ts');
+  const { judgeApiCall, wantsAgentLine } = await import('../../helpers/judge/api-call.ts');
   const { sessionCalls } = await import('../../helpers/judge/session-calls.ts');
   const { parseKasmApiLog } = await import('../../helpers/logs/kasm-api.ts');
   const ours = '6ae80946-dc5c-4a4a-a3d9-d70654863cca';
@@ -236,10 +236,46 @@ describe('judgeApiCall', async () => {
     // kasm_connect's absence is never excused by the agent: the desktop request must reach a WebApp server.
     assert.equal(judgeApiCall(evidence('api.kasm-connect', [], { agentServed: { host: 'x', line: 'y' } })).status, 'fail');
   });
+
+  it("reads the agent's line only for an internal_auth call absent, nothing refused and every log read", () => {
+    const none = evidence('api.internal-auth', []);
+    assert.equal(wantsAgentLine(none, judgeApiCall(none)), true);
+    const served = { ...none, agentServed: { host: 'a', line: 'b' } };
+    assert.equal(wantsAgentLine(served, judgeApiCall(served)), false);
+    const refused = evidence('api.internal-auth', [access('/api/internal_auth/', 403, ours)]);
+    assert.equal(wantsAgentLine(refused, judgeApiCall(refused)), false);
+    const unread = evidence('api.internal-auth', [], { unreadable: [{ host: '198.18.0.11', why: 'x', timedOut: false }] });
+    assert.equal(wantsAgentLine(unread, judgeApiCall(unread)), false);
+    const connect = evidence('api.kasm-connect', []);
+    assert.equal(wantsAgentLine(connect, judgeApiCall(connect)), false);
+  });
+
+  it('says each verdict in exact words', () => {
+    assert.deepEqual(judgeApiCall(evidence('api.kasm-connect', [access('/api/kasm_connect/', 202, ours), access('/api/kasm_connect/', 202, '0b0e1c2d-0000-4000-8000-000000000000')])), {
+      status: 'pass',
+      summary: `/api/kasm_connect/ answered 202 for session ${ours} (1 line naming it on 198.18.0.11; 1 call in the window was for other sessions)`,
+    });
+    assert.deepEqual(judgeApiCall(evidence('api.internal-auth', [])), {
+      status: 'fail',
+      summary: `no /api/internal_auth/ call for session ${ours} reached kasm_api on 198.18.0.11 since 2026-12-02T17:57:00.000Z`,
+      remediation: "The agent never called kasm_api: check the zone's Upstream Auth Address resolves and is reachable from the agents (agent.upstream-auth-reachable).",
+      hop: 'agent',
+    });
+    const line = `"GET /desktop/${ours}/vnc/websockify HTTP/1.1" 101 1234`;
+    assert.deepEqual(judgeApiCall(evidence('api.internal-auth', [], { agentServed: { host: '198.18.0.21', line } })), {
+      status: 'warn',
+      summary: `no /api/internal_auth/ line for session ${ours} in kasm_api's log on 198.18.0.11 since 2026-12-02T17:57:00.000Z, but the agent's kasm_proxy served the session's websockify with 101 (198.18.0.21: ${line}): this deployment authorizes the stream without a logged internal_auth call`,
+      remediation: "Nothing is known to be broken: the stream was authorized and served. If your Kasm version should log internal_auth, compare the agent's kasm_proxy config (its auth_request location) with a WebApp server's.",
+    });
+    assert.deepEqual(judgeApiCall(evidence('api.kasm-connect', [access('/api/kasm_connect/', 403, ours)])), {
+      status: 'fail',
+      summary: `kasm_api answered /api/kasm_connect/ with 403 on 198.18.0.11: ${access('/api/kasm_connect/', 403, ours)}`,
+    });
+  });
 });
 
 describe('host configuration verdicts', async () => {
-  const { judgeContainers, judgeFirewall, judgeListening, judgeLocalCurl } = await import('../../helpers/judge/host-config.ts');
+  const { judgeContainers, judgeFirewall, judgeListening, judgeLocalCurl, rolesShown } = await import('../../helpers/judge/host-config.ts');
   const { parseDockerPs } = await import('../../helpers/logs/docker-ps.ts');
   const { parseUfwStatus, parseIptablesRules } = await import('../../helpers/logs/firewall.ts');
   const { parseSsListening } = await import('../../helpers/logs/ss.ts');
@@ -270,6 +306,23 @@ describe('host configuration verdicts', async () => {
     assert.deepEqual(down.explains, ['agent.listening', 'agent.local-connectivity', 'webapp.agent-reachable']);
     const webapp = judgeContainers({ role: 'webapp', roles: ['webapp'], port: 443, unparsed: 0, containers: parseDockerPs([HEADER, PROXY, row('kasm_api', '2 hours ago', 'Exited (137) 5 seconds ago'), row('kasm_manager', '2 hours ago', 'Up 2 hours'), row('kasm_share', '2 hours ago', 'Up 2 hours')].join('\n')).containers });
     assert.deepEqual([webapp.status, webapp.hop, webapp.explains], ['fail', 'api', ['api.health']]);
+  });
+
+  it('reads a pasted excerpt: no container is missing, every row is judged, the roles come from the names', () => {
+    const pasted = (rows: string[]) => {
+      const containers = parseDockerPs(rows.join('\n')).containers;
+      return judgeContainers({ roles: rolesShown(containers), containers, unparsed: 0, excerpt: true });
+    };
+    assert.deepEqual(rolesShown(parseDockerPs([HEADER, PROXY, row('kasm_agent', '2 hours ago', 'Up 2 hours')].join('\n')).containers), ['agent']);
+    assert.deepEqual(rolesShown(parseDockerPs([HEADER, PROXY].join('\n')).containers), []);
+    const up = pasted([HEADER, PROXY, row('kasm_agent', '2 hours ago', 'Up 2 hours')]);
+    assert.deepEqual([up.status, up.summary, up.explains], ['pass', '2 containers up', undefined]);
+    const guac = pasted([row('kasm_guac', '18 hours ago', 'Restarting (1) 54 seconds ago')]);
+    assert.deepEqual([guac.status, guac.summary, guac.evidence?.involved], ['fail', 'kasm_guac Restarting (1) 54 seconds ago (a restart loop)', ['kasm_guac']]);
+    const session = pasted([PROXY, row('user_6ae80946', '1 hour ago', 'Exited (137) 2 minutes ago')]);
+    assert.equal(session.summary, 'user_6ae80946 Exited (137) 2 minutes ago');
+    const together = pasted([row('kasm_proxy', '52 minutes ago', 'Up Less than a second'), row('kasm_api', '52 minutes ago', 'Up 4 seconds (health: starting)')]);
+    assert.deepEqual([together.status, together.summary], ['warn', "every container (2) was created 52 minutes ago but is Up less than a minute: all were just restarted together (Docker, the host or Kasm restarted), or the host's clock jumped"]);
   });
 
   it('judges the listening port, the firewall and the local curl', () => {
