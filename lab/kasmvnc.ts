@@ -2,12 +2,14 @@
 // desktop behind /websockify. Every branch copies `do_handshake`/`parse_handshake`/`servefile` from KasmVNC's
 // common/network/websocket.c (1.3.x) so the log lines, their order and the raw HTTP answers match a real container
 // whose vncserver runs at log level 100 (KASM-FACTS.md §6).
+import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { IncomingMessage, type IncomingHttpHeaders } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { TLSSocket, createSecureContext, type SecureContext } from 'node:tls';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { securityTypeName, SECURITY_VNC_AUTH, VNC_AUTH_CHALLENGE_BYTES, vncAuthResponse } from '../helpers/probes/rfb.ts';
 import { pythonTime } from './logs.ts';
 
 export interface KasmVncOptions {
@@ -845,7 +847,18 @@ function describePixelFormat(format: PixelFormat): string {
   return `${base} ${order.map((c) => c.name).join('')}888`;
 }
 
-const SECURITY_TYPE_NAMES: Record<number, string> = { 1: 'None', 2: 'VncAuth', 16: 'Tight', 19: 'VeNCrypt' };
+/**
+ * What Xvnc offers: KasmVNC is built without GnuTLS (builder/build.sh `-DENABLE_GNUTLS:BOOL=OFF`), so the default
+ * SecurityTypes is `VncAuth` alone.
+ */
+const SECURITY_TYPES: readonly number[] = [SECURITY_VNC_AUTH];
+/**
+ * The VncAuth password: vncserver's DisableLegacyVncAuth writes the obfuscated empty password to ~/.vnc/passwd and
+ * starts Xvnc with `-rfbauth` on it. Responses are checked against it: a client must answer, and with that password.
+ */
+const VNC_AUTH_PASSWORD = '';
+/** AuthFailureException's default text, which SConnection sends as the reason of a failed SecurityResult in 3.8. */
+const AUTH_FAILURE = 'Authentication failure';
 
 interface RfbPeer {
   send(data: Buffer): void;
@@ -856,10 +869,14 @@ interface RfbPeer {
 
 class RfbProtocolError extends Error {}
 
-/** The server half of RFB 3.3/3.7/3.8 with security None (auth already happened in HTTP) and Raw updates only. */
+/**
+ * The server half of RFB 3.3/3.7/3.8 as KasmVNC's SConnection and SSecurityVncAuth run it: VncAuth checked against
+ * vncserver's empty password (the real authentication already happened in HTTP), then Raw updates only.
+ */
 class RfbServer {
   private input: Buffer = Buffer.alloc(0);
-  private phase: 'version' | 'security' | 'init' | 'normal' | 'closed' = 'version';
+  private phase: 'version' | 'security' | 'vnc-response' | 'init' | 'normal' | 'closed' = 'version';
+  private challenge: Buffer = Buffer.alloc(0);
   private minor = 8;
   private format: PixelFormat = SERVER_FORMAT;
   private pending: Rect | null = null;
@@ -899,6 +916,8 @@ class RfbServer {
         return this.readVersion();
       case 'security':
         return this.readSecurityType();
+      case 'vnc-response':
+        return this.readVncResponse();
       case 'init':
         return this.readClientInit();
       case 'normal':
@@ -926,26 +945,49 @@ class RfbServer {
     if (major !== 3) throw new RfbProtocolError(`Client needs protocol version ${major}.${minor}, server has 3.8`);
     this.minor = minor >= 8 ? 8 : minor === 7 ? 7 : 3;
     if (this.minor === 3) {
-      this.peer.send(u32(1));
-      this.securityAccepted();
+      // A 3.3 client gets the server's pick, the first of None and VncAuth it offers, and no choice of its own.
+      this.peer.send(u32(SECURITY_VNC_AUTH));
+      this.sendChallenge();
     } else {
-      this.peer.send(Buffer.from([1, 1]));
+      this.peer.send(Buffer.from([SECURITY_TYPES.length, ...SECURITY_TYPES]));
       this.phase = 'security';
     }
     return true;
   }
 
+  /** processSecurityType: a type that was not offered closes the connection before anything is logged or sent. */
   private readSecurityType(): boolean {
     const raw = this.take(1);
     if (!raw) return false;
     const type = raw.readUInt8(0);
     this.peer.log('DEBUG', 'SConnection', 'processing security type message');
-    this.peer.log('INFO', 'SConnection', `Client requests security type ${SECURITY_TYPE_NAMES[type] ?? 'Unknown'}(${type})`);
-    if (type !== 1) {
-      if (this.minor === 8) this.peer.send(Buffer.concat([u32(1), rfbString('Security type not supported')]));
-      throw new RfbProtocolError('Security type not supported');
+    if (!SECURITY_TYPES.includes(type)) throw new RfbProtocolError('Requested security type not available');
+    this.peer.log('INFO', 'SConnection', `Client requests security type ${securityTypeName(type)}`);
+    this.sendChallenge();
+    return true;
+  }
+
+  /** SSecurityVncAuth's first round: 16 random bytes. */
+  private sendChallenge(): void {
+    this.peer.log('DEBUG', 'SConnection', 'processing security message');
+    this.challenge = randomBytes(VNC_AUTH_CHALLENGE_BYTES);
+    this.peer.send(this.challenge);
+    this.phase = 'vnc-response';
+  }
+
+  /** Its second round: the response must be the challenge DES-encrypted with the password file's password. */
+  private readVncResponse(): boolean {
+    const response = this.take(VNC_AUTH_CHALLENGE_BYTES);
+    if (!response) return false;
+    this.peer.log('DEBUG', 'SConnection', 'processing security message');
+    this.peer.log('DEBUG', 'SVncAuth', 'reading password file');
+    if (!response.equals(vncAuthResponse(this.challenge, VNC_AUTH_PASSWORD))) {
+      this.peer.log('PRIO', 'SConnection', `AuthFailureException: ${AUTH_FAILURE}`);
+      this.peer.send(this.minor === 8 ? Buffer.concat([u32(1), rfbString(AUTH_FAILURE)]) : u32(1));
+      throw new RfbProtocolError(AUTH_FAILURE);
     }
-    if (this.minor === 8) this.peer.send(u32(0));
+    // approveConnection: every type but None gets a SecurityResult, whatever the version.
+    this.peer.send(u32(0));
     this.securityAccepted();
     return true;
   }

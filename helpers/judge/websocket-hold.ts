@@ -25,7 +25,7 @@ export function describeCut(held: Pick<HoldResult, 'cutAfterMs' | 'quietBeforeCu
 
 export interface WebsocketHoldEvidence {
   /** The hold of the stream from outside the browser; undefined when the observation made none. */
-  hold: Pick<HoldResult, 'ok' | 'openedAfterMs' | 'heldMs' | 'cutAfterMs' | 'quietBeforeCutMs' | 'closeCode' | 'bytes' | 'error'> | undefined;
+  hold: Pick<HoldResult, 'ok' | 'openedAfterMs' | 'heldMs' | 'cutAfterMs' | 'quietBeforeCutMs' | 'closeCode' | 'bytes' | 'error' | 'rfbFailure'> | undefined;
   /** How long the hold was to last (KASM_WEBSOCKET_HOLD_MS). */
   holdMs: number;
 }
@@ -34,6 +34,10 @@ export interface WebsocketHoldEvidence {
 export function judgeWebsocketHold(e: WebsocketHoldEvidence): Verdict {
   const held = e.hold;
   if (!held) return { status: 'fail', summary: 'the observation made no hold of the stream' };
+  // The WebSocket opened and KasmVNC refused the desktop protocol on it: nothing in the path cut anything.
+  if (held.rfbFailure !== undefined) {
+    return { status: 'fail', summary: `the stream opened, but it could not be held: the RFB handshake on it failed: ${held.rfbFailure}`, remediation: 'KasmVNC in the session container refused the viewer: see session.stream and session.auth for why.', hop: 'session' };
+  }
   if (held.openedAfterMs === undefined) return { status: 'fail', summary: `the stream could not be opened to hold it: ${held.error ?? 'no 101'}` };
   if (!held.ok) return { status: 'fail', ...describeCut(held, e.holdMs) };
   return { status: 'pass', summary: `held ${held.heldMs} ms, ${held.bytes} bytes, not cut` };

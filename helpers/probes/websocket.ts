@@ -7,7 +7,7 @@ import type { Dispatcher } from 'undici';
 import WebSocket from 'ws';
 import { lookup } from '../net.ts';
 import { redact } from '../redact.ts';
-import { RfbServerStream } from './rfb.ts';
+import { RfbViewer } from './rfb.ts';
 import tls from 'node:tls';
 
 export interface UpgradeProbeOptions {
@@ -149,6 +149,7 @@ export interface HoldOptions {
 
 export interface HoldResult {
   ok: boolean;
+  /** When the WebSocket opened; absent when it never did, or when the RFB handshake on it failed (rfbFailure). */
   openedAfterMs?: number;
   heldMs: number;
   /** When the stream was cut, ms after it opened. */
@@ -159,6 +160,8 @@ export interface HoldResult {
   closeReason?: string;
   bytes: number;
   rfbPhase: string;
+  /** The RFB handshake failed (e.g. KasmVNC refused the VncAuth response): the stream was never a desktop to hold. */
+  rfbFailure?: string;
   error?: string;
 }
 
@@ -174,15 +177,18 @@ const CLOSE_MEANING: Record<number, string> = {
 export const describeClose = (code: number | undefined) => (code === undefined ? 'no close code' : `${code} (${CLOSE_MEANING[code] ?? 'see RFC 6455 §7.4'})`);
 
 /**
- * Acts as an idle viewer and keeps the stream open for holdMs: the RFB handshake, then, as noVNC does, one
- * incremental update request for a corner of the screen after each message the server sends. Nothing changes there,
- * so the stream goes quiet as it does for a user who walked away, and an idle timeout in the path (nginx's
- * proxy_read_timeout, a load balancer's idle timeout) can show; a viewer that asked every second would reset it.
+ * Acts as an idle viewer and keeps the stream open for holdMs: the RFB handshake as Kasm's noVNC answers it
+ * (VncAuth included), then, as noVNC does, one incremental update request for a corner of the screen after each
+ * message the server sends. Nothing changes there, so the stream goes quiet as it does for a user who walked away,
+ * and an idle timeout in the path (nginx's proxy_read_timeout, a load balancer's idle timeout) can show; a viewer
+ * that asked every second would reset it. A failed RFB handshake ends the hold at once: it is no cut, and the
+ * result says it was never opened as a desktop, with the server's reason.
  */
 export function holdWebSocket(options: HoldOptions): Promise<HoldResult> {
   const started = performance.now();
   return new Promise((resolve) => {
-    const rfb = new RfbServerStream();
+    const viewer = new RfbViewer();
+    const rfb = viewer.progress;
     let openedAt: number | undefined;
     let lastActivity = performance.now();
     let settled = false;
@@ -197,35 +203,36 @@ export function holdWebSocket(options: HoldOptions): Promise<HoldResult> {
       if (settled) return;
       settled = true;
       clearTimeout(holdTimer);
+      clearTimeout(heldTimer);
       const heldMs = openedAt === undefined ? 0 : Math.round(performance.now() - openedAt);
-      resolve({ ...result, heldMs, bytes: rfb.progress.bytes, rfbPhase: rfb.progress.phase });
+      resolve({ ...result, heldMs, bytes: rfb.bytes, rfbPhase: rfb.phase });
     };
     const holdTimer = setTimeout(() => {
       finish({ ok: openedAt !== undefined, openedAfterMs: openedAt && Math.round(openedAt - started) });
       ws.close(1000);
     }, options.holdMs + options.connectTimeoutMs);
-    const sent = { version: false, choice: false, init: false };
-    const after = (phases: string[]) => phases.includes(rfb.progress.phase);
+    let heldTimer: NodeJS.Timeout | undefined;
     ws.on('open', () => {
       openedAt = performance.now();
       clearTimeout(holdTimer);
-      setTimeout(() => {
+      heldTimer = setTimeout(() => {
         finish({ ok: true, openedAfterMs: Math.round(openedAt! - started) });
         ws.close(1000);
       }, options.holdMs);
     });
-    // The replies a viewer owes at each step of the RFB 3.8 handshake, then an update request a second.
+    // The replies a viewer owes at each step of the RFB handshake, then an update request after each message.
     ws.on('message', (data: Buffer) => {
       lastActivity = performance.now();
-      rfb.server(data);
-      const reply = (flag: keyof typeof sent, bytes: Buffer | string) => {
-        if (!sent[flag]) ws.send(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes);
-        sent[flag] = true;
-      };
-      if (after(['security-types', 'security-result', 'server-init', 'messages'])) reply('version', 'RFB 003.008\n');
-      if (after(['security-result', 'server-init', 'messages'])) reply('choice', Buffer.from([1]));
-      if (after(['server-init', 'messages'])) reply('init', Buffer.from([1]));
-      if (after(['messages']) && ws.readyState === WebSocket.OPEN) ws.send(Buffer.from([3, 1, 0, 0, 0, 0, 0, 16, 0, 16]));
+      const owed = viewer.server(data);
+      if (rfb.phase === 'failed') {
+        // Not opened as a desktop: the WebSocket's 101 is not what the hold measures.
+        finish({ ok: false, rfbFailure: rfb.failure, error: `the RFB handshake failed: ${rfb.failure}` });
+        ws.close(1000);
+        return;
+      }
+      if (ws.readyState !== WebSocket.OPEN) return;
+      for (const bytes of owed) ws.send(bytes);
+      if (rfb.phase === 'messages') ws.send(Buffer.from([3, 1, 0, 0, 0, 0, 0, 16, 0, 16]));
     });
     ws.on('close', (code, reason) => {
       if (openedAt === undefined) return;

@@ -246,6 +246,16 @@ describe('judgeWebsocketUpgrade', () => {
 });
 
 describe('judgeWebsocketHold', () => {
+  it("charges a refused RFB handshake to the session, not the path that carried it", () => {
+    const rfbFailure = 'KasmVNC in the session container refused the VncAuth response (security type 2): SecurityResult 1, reason "Authentication failure"';
+    assert.deepEqual(judgeWebsocketHold({ hold: { ok: false, heldMs: 0, bytes: 16, rfbFailure, error: `the RFB handshake failed: ${rfbFailure}` }, holdMs: 3000 }), {
+      status: 'fail',
+      summary: `the stream opened, but it could not be held: the RFB handshake on it failed: ${rfbFailure}`,
+      remediation: 'KasmVNC in the session container refused the viewer: see session.stream and session.auth for why.',
+      hop: 'session',
+    });
+  });
+
   it('passes a stream held to the end', () => {
     assert.deepEqual(judgeWebsocketHold({ hold: { ok: true, openedAfterMs: 40, heldMs: 3001, bytes: 1094 }, holdMs: 3000 }), { status: 'pass', summary: 'held 3001 ms, 1094 bytes, not cut' });
   });

@@ -9,6 +9,7 @@ import selfsigned from 'selfsigned';
 import WebSocket from 'ws';
 import { analyze } from '../../helpers/analyze/index.ts';
 import { groupByHandler, judgeHandlers, parseKasmVncLog } from '../../helpers/logs/kasmvnc.ts';
+import { RfbViewer } from '../../helpers/probes/rfb.ts';
 import { startKasmVnc, type KasmVncHandle } from '../../lab/kasmvnc.ts';
 
 const PASSWORD = 'lab-password';
@@ -26,7 +27,17 @@ describe("the lab's KasmVNC log", () => {
       request({ host: '127.0.0.1', port: vnc.port, path: '/vnc.html', headers: AUTH, rejectUnauthorized: false }, (res) => res.resume().on('end', resolve)).on('error', reject).end();
     });
     const ws = new WebSocket(`wss://127.0.0.1:${vnc.port}/websockify`, ['binary'], { headers: AUTH, origin: `https://127.0.0.1:${vnc.port}`, rejectUnauthorized: false });
-    await new Promise((resolve, reject) => ws.once('message', resolve).once('error', reject));
+    // Through the VncAuth handshake to the first update, so the log has every line a viewer's session writes.
+    const viewer = new RfbViewer();
+    await new Promise<void>((resolve, reject) => {
+      ws.on('message', (data: Buffer) => {
+        for (const bytes of viewer.server(data)) ws.send(bytes);
+        if (viewer.progress.phase === 'messages' && !viewer.progress.firstUpdateAt) ws.send(Buffer.from([3, 0, 0, 0, 0, 0, 0, 16, 0, 16]));
+        if (viewer.progress.firstUpdateAt !== undefined) resolve();
+        if (viewer.progress.phase === 'failed') reject(new Error(viewer.progress.failure));
+      });
+      ws.once('error', reject);
+    });
     await new Promise((resolve) => ws.once('close', resolve).close());
     await vnc.close();
   });
@@ -39,6 +50,8 @@ describe("the lab's KasmVNC log", () => {
     const groups = groupByHandler(log.entries);
     assert.ok(groups.some((g) => g.result === 'http' && g.path === '/vnc.html' && g.auth === 'matched' && g.status === 200));
     assert.ok(groups.some((g) => g.result === 'websocket' && g.protocol === 'HyBi/IETF 6455 13' && g.auth === 'matched'));
+    assert.ok(log.entries.some((e) => e.kind === 'module' && e.module === 'SConnection' && e.message === 'Client requests security type VncAuth(2)'));
+    assert.ok(log.entries.some((e) => e.kind === 'module' && e.module === 'SVncAuth' && e.message === 'reading password file'));
     assert.deepEqual(judgeHandlers(groups).filter((f) => f.severity === 'fail'), []);
     const report = analyze(text);
     assert.equal(report.ok, true, JSON.stringify(report.findings));

@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import selfsigned from 'selfsigned';
 import { WebSocket, type RawData } from 'ws';
 import { parseKasmVncLog } from '../../helpers/logs/kasmvnc.ts';
+import { vncAuthResponse } from '../../helpers/probes/rfb.ts';
 import { startKasmVnc, type KasmVncHandle } from '../../lab/kasmvnc.ts';
 import { waitFor } from './wait.ts';
 
@@ -87,6 +88,15 @@ function handlerWith(text: string): string[] {
   return group;
 }
 
+/** Xvnc's own lines for one viewer, from `Connections: accepted` to `closed` of its endpoint (`kasm_user@<ip>_...`). */
+function xvncLinesOf(ip: string): string[] {
+  const lines = logLines().filter((line) => !WS_LINE.test(line)).map((line) => line.replace(/^ \S+ \S+ /, ''));
+  const from = lines.findIndex((line) => line.startsWith(`[PRIO] Connections: accepted: kasm_user@${ip}_`));
+  const to = lines.findIndex((line, i) => i > from && line.startsWith(`[PRIO] Connections: closed: kasm_user@${ip}_`));
+  assert.ok(from !== -1, `no viewer from ${ip} was accepted:\n${lines.join('\n')}`);
+  return lines.slice(from, to === -1 ? undefined : to + 1);
+}
+
 function assertInOrder(lines: string[], expected: Array<string | RegExp>): void {
   let from = 0;
   for (const wanted of expected) {
@@ -130,6 +140,21 @@ class RfbStream {
     this.buffered = this.buffered.subarray(size);
     return out;
   }
+}
+
+/** A viewer's side of the handshake up to ServerInit: RFB 3.8, VncAuth answered with `password`, a shared ClientInit. */
+async function handshake(ws: WebSocket, stream: RfbStream, password = ''): Promise<Buffer> {
+  assert.equal((await stream.read(12)).toString('latin1'), 'RFB 003.008\n');
+  ws.send(Buffer.from('RFB 003.008\n', 'latin1'));
+  const count = (await stream.read(1)).readUInt8(0);
+  assert.deepEqual([...(await stream.read(count))], [2], 'KasmVNC offers VncAuth alone');
+  ws.send(Buffer.from([2]));
+  const challenge = await stream.read(16);
+  ws.send(vncAuthResponse(challenge, password));
+  assert.equal((await stream.read(4)).readUInt32BE(0), 0, 'SecurityResult OK');
+  ws.send(Buffer.from([1]));
+  const init = await stream.read(24);
+  return Buffer.concat([init, await stream.read(init.readUInt32BE(20))]);
 }
 
 function updateRequest(incremental: boolean, width: number, height: number): Buffer {
@@ -252,19 +277,11 @@ describe('KasmVNC stand-in: /websockify and RFB', () => {
     await once(ws, 'open');
     assert.equal(ws.protocol, 'binary');
 
-    assert.equal((await stream.read(12)).toString('latin1'), 'RFB 003.008\n');
-    ws.send(Buffer.from('RFB 003.008\n', 'latin1'));
-    const count = (await stream.read(1)).readUInt8(0);
-    assert.deepEqual([...(await stream.read(count))], [1]);
-    ws.send(Buffer.from([1]));
-    assert.equal((await stream.read(4)).readUInt32BE(0), 0, 'SecurityResult OK');
-    ws.send(Buffer.from([1]));
-
-    const init = await stream.read(24);
+    const init = await handshake(ws, stream);
     assert.deepEqual([init.readUInt16BE(0), init.readUInt16BE(2)], [1024, 640]);
     assert.deepEqual([init.readUInt8(4), init.readUInt8(5), init.readUInt8(6), init.readUInt8(7)], [32, 24, 0, 1]);
     assert.deepEqual([init.readUInt8(14), init.readUInt8(15), init.readUInt8(16)], [16, 8, 0]);
-    assert.equal((await stream.read(init.readUInt32BE(20))).toString('utf8'), "kasm-user's desktop");
+    assert.equal(init.subarray(24).toString('utf8'), "kasm-user's desktop");
 
     ws.send(Buffer.from([2, 0, 0, 1, 0, 0, 0, 0]));
     ws.send(updateRequest(false, 1024, 640));
@@ -293,12 +310,77 @@ describe('KasmVNC stand-in: /websockify and RFB', () => {
       '[DEBUG] client sent orderly close frame',
       '[DEBUG] handler exit',
     ]);
-    const xvnc = logLines().filter((line) => !WS_LINE.test(line)).join('\n');
-    assert.match(xvnc, /\[DEBUG\] XserverDesktop: new client, sock \d+/);
-    assert.match(xvnc, /\[PRIO\] Connections: accepted: kasm_user@10\.20\.30\.40_\d+\.\d+::websocket/);
-    assert.match(xvnc, /\[INFO\] SConnection: Client needs protocol version 3\.8/);
-    assert.match(xvnc, /\[PRIO\] Connections: closed: kasm_user@10\.20\.30\.40_\d+\.\d+::websocket \(Clean disconnection\)/);
+    assert.match(logLines().join('\n'), /\[DEBUG\] XserverDesktop: new client, sock \d+/);
+    // The VncAuth exchange as a real Kasm 1.16 session logs it (Websoft9/docker-library#857).
+    assertInOrder(xvncLinesOf('10.20.30.40'), [
+      /^\[PRIO\] Connections: accepted: kasm_user@10\.20\.30\.40_\d+\.\d+::websocket$/,
+      '[DEBUG] SConnection: reading protocol version',
+      '[INFO] SConnection: Client needs protocol version 3.8',
+      '[DEBUG] SConnection: processing security type message',
+      '[INFO] SConnection: Client requests security type VncAuth(2)',
+      '[DEBUG] SConnection: processing security message',
+      '[DEBUG] SConnection: processing security message',
+      '[DEBUG] SVncAuth: reading password file',
+      '[INFO] VNCSConnST: Server default pixel format depth 24 (32bpp) little-endian rgb888',
+      '[DEBUG] SConnection: reading client initialisation',
+      /^\[PRIO\] Connections: closed: kasm_user@10\.20\.30\.40_\d+\.\d+::websocket \(Clean disconnection\)$/,
+    ]);
     assert.equal(vnc.connections(), 0);
+  });
+
+  test('a wrong VncAuth response gets SecurityResult 1 with the reason, and Xvnc closes the connection', async () => {
+    const ws = new WebSocket(`wss://127.0.0.1:${vnc.port}/websockify`, ['binary'], { headers: { ...OWNER, 'X-Forwarded-For': '10.20.30.41' }, origin: `https://127.0.0.1:${vnc.port}`, rejectUnauthorized: false });
+    const stream = new RfbStream(ws);
+    const closed = once(ws, 'close');
+    assert.equal((await stream.read(12)).toString('latin1'), 'RFB 003.008\n');
+    ws.send(Buffer.from('RFB 003.008\n', 'latin1'));
+    await stream.read(2);
+    ws.send(Buffer.from([2]));
+    ws.send(vncAuthResponse(await stream.read(16), 'per-session-Vnc-pw'));
+    assert.equal((await stream.read(4)).readUInt32BE(0), 1, 'SecurityResult failed');
+    const length = (await stream.read(4)).readUInt32BE(0);
+    assert.equal((await stream.read(length)).toString('utf8'), 'Authentication failure');
+    await closed;
+    await waitFor('the handler to exit', () => handlerWith("X-Forwarded-For ip '10.20.30.41'").includes('[DEBUG] handler exit'), 3_000);
+    assertInOrder(handlerWith("X-Forwarded-For ip '10.20.30.41'"), ['[DEBUG] connecting to VNC target', '[DEBUG] target closed connection', '[DEBUG] handler exit']);
+    assertInOrder(xvncLinesOf('10.20.30.41'), [
+      '[INFO] SConnection: Client requests security type VncAuth(2)',
+      '[DEBUG] SConnection: processing security message',
+      '[DEBUG] SVncAuth: reading password file',
+      '[PRIO] SConnection: AuthFailureException: Authentication failure',
+      /^\[PRIO\] Connections: closed: kasm_user@10\.20\.30\.41_\S+ \(Authentication failure\)$/,
+    ]);
+    assert.ok(!xvncLinesOf('10.20.30.41').some((line) => line.includes('Server default pixel format')), 'not authenticated');
+  });
+
+  test('a viewer that asks for security None, which is not offered, is closed without an answer', async () => {
+    const ws = new WebSocket(`wss://127.0.0.1:${vnc.port}/websockify`, ['binary'], { headers: { ...OWNER, 'X-Forwarded-For': '10.20.30.42' }, origin: `https://127.0.0.1:${vnc.port}`, rejectUnauthorized: false });
+    const stream = new RfbStream(ws);
+    const closed = once(ws, 'close');
+    await stream.read(12);
+    ws.send(Buffer.from('RFB 003.008\n', 'latin1'));
+    assert.deepEqual([...(await stream.read(2))], [1, 2]);
+    ws.send(Buffer.from([1]));
+    await closed;
+    await assert.rejects(stream.read(1, 200), /timed out waiting for 1 RFB bytes \(have 0\)/);
+    const lines = xvncLinesOf('10.20.30.42');
+    assertInOrder(lines, ['[DEBUG] SConnection: processing security type message', /^\[PRIO\] Connections: closed: kasm_user@10\.20\.30\.42_\S+ \(Requested security type not available\)$/]);
+    assert.ok(!lines.some((line) => line.includes('Client requests security type')), lines.join('\n'));
+  });
+
+  test('an RFB 3.3 viewer is told VncAuth and challenged at once', async () => {
+    const ws = new WebSocket(`wss://127.0.0.1:${vnc.port}/websockify`, ['binary'], { headers: OWNER, origin: `https://127.0.0.1:${vnc.port}`, rejectUnauthorized: false });
+    const stream = new RfbStream(ws);
+    await stream.read(12);
+    ws.send(Buffer.from('RFB 003.003\n', 'latin1'));
+    assert.equal((await stream.read(4)).readUInt32BE(0), 2, 'the server picks VncAuth');
+    ws.send(vncAuthResponse(await stream.read(16)));
+    assert.equal((await stream.read(4)).readUInt32BE(0), 0, 'SecurityResult OK');
+    ws.send(Buffer.from([1]));
+    const init = await stream.read(24);
+    assert.deepEqual([init.readUInt16BE(0), init.readUInt16BE(2)], [1024, 640]);
+    ws.close();
+    await once(ws, 'close');
   });
 
   test('a viewer offering base64 gets the stream as base64 text frames', async () => {
@@ -359,14 +441,7 @@ async function viewerWithFirstUpdate(port: number): Promise<{ ws: WebSocket; req
   const ws = new WebSocket(`wss://127.0.0.1:${port}/websockify`, ['binary'], { headers: OWNER, origin: `https://127.0.0.1:${port}`, rejectUnauthorized: false });
   ws.on('error', () => {});
   const stream = new RfbStream(ws);
-  assert.equal((await stream.read(12)).toString('latin1'), 'RFB 003.008\n');
-  ws.send(Buffer.from('RFB 003.008\n', 'latin1'));
-  await stream.read((await stream.read(1)).readUInt8(0));
-  ws.send(Buffer.from([1]));
-  assert.equal((await stream.read(4)).readUInt32BE(0), 0, 'SecurityResult OK');
-  ws.send(Buffer.from([1]));
-  const init = await stream.read(24);
-  await stream.read(init.readUInt32BE(20));
+  await handshake(ws, stream);
   const requestedAt = Date.now();
   ws.send(updateRequest(false, 1024, 640));
   const full = await readRawUpdate(stream);

@@ -1,5 +1,7 @@
 // A session container's KasmVNC in the real-parts lab: the lab's KasmVNC (lab/kasmvnc.ts) on NO_VNC_PORT with the
-// session's VNC_PW, logging to ~/.vnc/<hostname>:1.log, which vnc_startup.sh also tails onto the container's stdout.
+// session's VNC_PW as the Basic auth password of kasm_user, logging to ~/.vnc/<hostname>:1.log, which vnc_startup.sh
+// also tails onto the container's stdout. VNC_PW is not the VncAuth password: as vncserver does in Kasm's images,
+// RFB's VncAuth is checked against the empty password (lab/kasmvnc.ts), which every viewer answers with.
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
