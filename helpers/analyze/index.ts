@@ -2,6 +2,22 @@
 // (how much of the capture was actually read).
 import { redact } from '../redact.ts';
 import { FORMATS, route, type Format } from './route.ts';
+
+/** How the formats read in a message: the names an engineer knows them by. */
+const FORMAT_NAMES: Record<Format, string> = {
+  kasm_api: 'kasm_api',
+  kasm_agent: 'kasm_agent',
+  nginx: 'kasm_proxy/nginx',
+  kasmvnc: 'KasmVNC',
+  docker_ps: 'docker ps',
+  curl: 'curl',
+  html_page: 'HTML error pages',
+  ui_export: "the Kasm UI's log export",
+  compose: 'docker compose',
+  installer: "Kasm's installer",
+  kubectl: 'kubectl get',
+  browser: "DevTools' Copy as fetch",
+};
 import { JUDGES, type Finding } from './judge.ts';
 
 export type { Finding } from './judge.ts';
@@ -37,7 +53,7 @@ function notesFor(text: string, read: number, total: number): string[] {
   if (text.trim() === '') return ['the input is empty: nothing to analyze'];
   const notes: string[] = [];
   if (binaryShare(text) > 0.01) notes.push('the input looks binary (NUL bytes or invalid UTF-8), not a text log: copy the log with `docker logs` or `cat`, not the raw file from the docker data directory');
-  if (read === 0) notes.push(`none of the ${total} lines is in a format this tool reads (kasm_api, kasm_agent, kasm_proxy/nginx, KasmVNC, docker ps, curl)`);
+  if (read === 0) notes.push(`none of the ${total} lines is in a format this tool reads (${FORMATS.map((f) => FORMAT_NAMES[f]).join(', ')}; README, "Reading logs offline")`);
   return notes;
 }
 

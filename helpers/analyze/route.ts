@@ -4,8 +4,12 @@ import { isBlank, looksBinary, parseJsonObject, splitDockerStamp, splitLines, st
 import { EXCEPTION } from '../logs/kasm-agent.ts';
 import { isUiExportLine } from '../logs/ui-export.ts';
 import { parseNginxAccessLog } from '../logs/nginx.ts';
+import { browserLine } from '../logs/browser.ts';
+import { parseCurlCommand } from '../logs/curl.ts';
+import { isInstallerLine } from '../logs/installer.ts';
+import { isKubectlLine } from '../logs/kubectl.ts';
 
-export const FORMATS = ['kasm_api', 'kasm_agent', 'nginx', 'kasmvnc', 'docker_ps', 'curl', 'html_page', 'ui_export', 'compose'] as const;
+export const FORMATS = ['kasm_api', 'kasm_agent', 'nginx', 'kasmvnc', 'docker_ps', 'curl', 'html_page', 'ui_export', 'compose', 'installer', 'kubectl', 'browser'] as const;
 export type Format = (typeof FORMATS)[number];
 
 export interface Routed {
@@ -17,19 +21,22 @@ export interface Routed {
 
 // KasmVNC's Logger_File and wslog() put a space before the date; Python logging does not.
 const KASMVNC_DATED = /^ \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3} \[[A-Za-z]+\] /;
-const KASMVNC_WEBSOCKET = /^ ?\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3} \[[A-Za-z]+\] websocket \d+: /;
+// wslog() lines and Xvnc's `Connections: accepted/closed` lines, also when a paste lost the leading space.
+const KASMVNC_WEBSOCKET = /^ ?\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3} \[[A-Za-z]+\] (?:websocket \d+|Connections): /;
 const KASMVNC_UNDATED = /^ ?websocket \d+: /;
 // OpenSSL's own line when a TLS client aborts the handshake with KasmVNC (`...:SSL alert number 46`).
 const OPENSSL_ALERT = /^[0-9A-F]+:error:[0-9A-F]+:SSL routines:/;
-const KASMVNC_OTHER = /^\(EE\)|^Fatal server error:|^Xvnc KasmVNC |^Underlying X server release |^Copyright \(C\) \d{4}-\d{4} KasmVNC|^See .* for information on KasmVNC|^\s*-+ Xvnc started -+\s*$/;
+// Also vncserver's refusal of a display and its lock warnings, and websocket.c's fatal TLS exits with perror's reason line.
+const KASMVNC_OTHER =
+  /^\(EE\)|^Fatal server error:|^Xvnc KasmVNC |^Underlying X server release |^Copyright \(C\) \d{4}-\d{4} KasmVNC|^See .* for information on KasmVNC|^\s*-+ Xvnc started -+\s*$|^\s*(?:Warning|WARNING): \S+:\d+ is taken because of \/tmp\/\.X|^Remove this file if there is no X server \S+:\d+$|^A VNC server is already running as :\d+$|^Unable to load (?:private key|certificate) file |^Failed to configure SSL context|^: [A-Z][a-z]+(?: [a-z]+){0,6}$/;
 const PYTHON_HEADER = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:[,.]\d{1,6})? \[[A-Za-z]+\] \S+?:/;
 const DOCKER_HEADER = /^CONTAINER ID\s{2,}|^\s*NAMES\s*$|^CONTAINER ID\s+IMAGE/;
 const DOCKER_ROW = /^[0-9a-f]{12,64}\s{2,}\S/;
 const CURL = /^curl: \(\d+\) |^\s*\$?\s*curl\s|^\s*\{\s*"ok"\s*:\s*(true|false)\s*\}\s*$/;
 // kasm_agent: its launcher's lines, its logger (`__main__.handler`), and the shell's `Terminated` after a start.
 const AGENT = /^Executing \/usr\/bin\/kasm_agent|^Received config \S*agent\.app\.config\.yaml|^\[\d+\] Failed to execute script |^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}[,.]\d+ \[[A-Z]+\] __main__\.handler: /;
-// Python tracebacks and wrapped messages that follow a kasm_api line.
-const CONTINUATION = /^(\s+\S|Traceback \(most recent call last\):|[A-Za-z_.]+(Error|Exception)(: |$))/;
+// Python tracebacks and wrapped messages that follow a kasm_api line (exception names may hold digits: psycopg2.*).
+const CONTINUATION = /^(\s+\S|Traceback \(most recent call last\):|[A-Za-z_][\w.]*(Error|Exception)(: |$))/;
 
 function jsonFormat(line: string): Format | null {
   const record = parseJsonObject(line.trim());
@@ -52,9 +59,10 @@ const HTML = /^\s*<\/?(?:!doctype|html|head|title|body|center|h1|hr|meta|style|p
 // `docker compose` (Kasm's /opt/kasm/bin/start and stop, linuxserver's docker-kasm): its progress lines.
 export const COMPOSE_LINE = /^\s*(?:[\u2800-\u28ff✔✘]\s+)?Container \S+\s+(?:Stopped|Started|Starting|Stopping|Healthy|Unhealthy|Error|Created|Creating|Running|Waiting|Removed|Removing|Recreated|Exited)\b|^\s*\[\+\] (?:Running|Building|Stopping|Removing) \d+\/\d+|^dependency failed to start: container \S+ (?:is unhealthy|exited)/;
 
-function formatOf(line: string, previous: Format | null): Format | null {
+function formatOf(line: string, previous: Format | null, curlPage: boolean): Format | null {
   if (COMPOSE_LINE.test(line)) return 'compose';
-  if (HTML.test(line)) return 'html_page';
+  // A page right after a curl command is that curl's answer: read with the command, which says where it ran.
+  if (HTML.test(line)) return curlPage ? 'curl' : 'html_page';
   // The UI's log export: its fields, and the message text under a bare `message` key in the table's form.
   if (isUiExportLine(line) || (previous === 'ui_export' && /^\s*\S/.test(line) && !/^\s*\d{4}-\d{2}-\d{2}/.test(line))) return 'ui_export';
   if (AGENT.test(line)) return 'kasm_agent';
@@ -64,24 +72,32 @@ function formatOf(line: string, previous: Format | null): Format | null {
   if (PYTHON_HEADER.test(line)) return 'kasm_api';
   if (line.trimStart().startsWith('{')) return jsonFormat(line);
   if (DOCKER_HEADER.test(line) || DOCKER_ROW.test(line)) return 'docker_ps';
-  if (CURL.test(line)) return 'curl';
+  if (CURL.test(line) || parseCurlCommand(line)) return 'curl';
+  if (isKubectlLine(line)) return 'kubectl';
+  if (isInstallerLine(line, previous === 'installer')) return 'installer';
   if (isNginx(line)) return 'nginx';
   if (previous === 'kasm_api' && CONTINUATION.test(line)) return 'kasm_api';
   return null;
 }
 
 export function route(text: string): Routed {
-  const routed: Routed = { lines: { kasm_api: [], kasm_agent: [], nginx: [], kasmvnc: [], docker_ps: [], curl: [], html_page: [], ui_export: [], compose: [] }, unreadable: [], total: 0 };
+  const routed: Routed = { lines: { kasm_api: [], kasm_agent: [], nginx: [], kasmvnc: [], docker_ps: [], curl: [], html_page: [], ui_export: [], compose: [], installer: [], kubectl: [], browser: [] }, unreadable: [], total: 0 };
   let previous: Format | null = null;
+  // What the lines before opened: a copied fetch's options object, a curl command whose page may follow.
+  let fetchOpen = false;
+  let curlPage = false;
   for (const pasted of splitLines(text)) {
     // Quote marks, compose prefixes and pane borders are the paste's, not the log's: each parser reads the log line.
     const original = stripPaste(pasted);
     if (isBlank(original)) continue;
     routed.total += 1;
     const { rest } = splitDockerStamp(original);
-    const format: Format | null = looksBinary(original) ? null : formatOf(rest, previous);
+    const fetch = browserLine(rest, fetchOpen);
+    const format: Format | null = looksBinary(original) ? null : fetch.browser ? 'browser' : formatOf(rest, previous, curlPage);
     if (format) routed.lines[format].push(original);
     else routed.unreadable.push(original);
+    fetchOpen = format === 'browser' && fetch.open;
+    curlPage = format === 'curl' && (parseCurlCommand(rest) !== null || (HTML.test(rest) && !/<\/html>/i.test(rest)));
     previous = format;
   }
   return routed;

@@ -2,7 +2,7 @@
 // by handler: the websocket handshake, the Basic auth the agent injected, crashes. Evidence in, one verdict out.
 import type { CheckId } from '../diagnosis/catalog.ts';
 import type { KasmVncReading } from '../fixtures/kasmvnc.ts';
-import { isWebsockifyPath, type HandlerAuth, type HandlerGroup, type KasmVncCrash } from '../logs/kasmvnc.ts';
+import { explainStartFailure, IMAGE_AUTH_FIX, isWebsockifyPath, type HandlerAuth, type HandlerGroup, type KasmVncCrash } from '../logs/kasmvnc.ts';
 import { plural } from '../report/text.ts';
 import type { Verdict } from './verdict.ts';
 
@@ -13,12 +13,16 @@ const AUTH_TEXT: Record<Exclude<HandlerAuth, 'matched' | 'not-seen'>, string> = 
   'none-sent': 'BasicAuth required, but the request carried no Authorization header',
   invalid: 'the Authorization header was not valid Basic credentials',
   'unknown-user': 'the Basic credentials name a user KasmVNC does not know',
+  'no-password-file': 'KasmVNC has no password file (or one without a valid user) to check the credentials against',
   'wrong-password': "the Basic credentials' password is not the session's",
 };
 
-/** `missing Sec-WebSocket-Protocol header` -> the header KasmVNC did not get. */
-const MISSING_HEADER = /missing (\S+) header/;
-const UPGRADE_MISSING = /missing Upgrade header/;
+/**
+ * `missing Sec-WebSocket-Protocol header` -> the header KasmVNC did not get. KasmVNC's unreleased master writes
+ * `missing or malformed <X> header`, whose header is the word before `header`, not `or`.
+ */
+const MISSING_HEADER = /missing (?:or malformed )?(\S+) header/;
+const UPGRADE_MISSING = /missing (?:or malformed )?Upgrade header/;
 
 export const LEVEL_REMEDIATION =
   "KasmVNC logs its handshake lines only at log level 100. From KasmVNC 1.5.1 the default is 30, and KASM_DEBUG does not change it: set `logging: { level: 100 }` in the image's ~/.vnc/kasmvnc.yaml (or /etc/kasmvnc/kasmvnc.yaml), launch a new session and run again.";
@@ -112,11 +116,15 @@ export function judgeAuth(r: KasmVncEvidence): Verdict {
   if (refusedSession.length) {
     const first = refusedSession.find(isWebsocket) ?? refusedSession[0]!;
     const reason = AUTH_TEXT[first.auth as keyof typeof AUTH_TEXT] ?? first.auth;
-    const line = first.lines.find((l) => l.message.startsWith('Authentication attempt failed'))?.message ?? '';
+    // The line that decided the result names the most specific reason (an unknown user, no password file).
+    const line = first.authLine?.message ?? first.lines.find((l) => l.message.startsWith('Authentication attempt failed'))?.message ?? '';
+    // The catalog's fix is the injected header's; a user or a password file the image lacks has its own.
+    const remediation = IMAGE_AUTH_FIX[first.auth];
     return {
       status: 'fail',
       summary: `KasmVNC refused ${refusedSession.length} of the session's requests in ${r.container.name}: ${reason} (${describeGroup(first)}; "${line}")`,
-      hop: 'agent',
+      ...(remediation ? { remediation } : {}),
+      hop: first.auth === 'no-password-file' ? 'session' : 'agent',
       explains: STREAM_CHECKS,
     };
   }
@@ -135,6 +143,12 @@ export function signalText(crash: KasmVncCrash): string {
 
 /** session.crash: `build` is what `Xvnc -version` said (`KasmVNC 1.3.2.<commit>`). */
 export function judgeCrash(r: KasmVncEvidence, build: string): Verdict {
+  // vncserver refusing the display, or Xvnc's fatal() at a TLS connection: no crash backtrace, but no desktop either.
+  const stopped = r.log.startFailures[0];
+  if (stopped && !r.log.crashes.length) {
+    const { message, fix } = explainStartFailure(stopped);
+    return { status: 'fail', summary: `${message} in ${r.container.name} (${build})`, remediation: fix, explains: STREAM_CHECKS };
+  }
   if (!r.log.entries.length) {
     // Nothing read is nothing judged: a crash before the first line, or a log elsewhere, would look the same.
     return {

@@ -150,3 +150,31 @@ export function parseCurlCertificate(report: string): PresentedCertificate | und
   }
   return found;
 }
+
+/** A curl command as an engineer pastes it from a shell: the prompt before it tells where it ran. */
+export interface CurlCommand {
+  /** `default:~$`: null when the line has no prompt. */
+  prompt: string | null;
+  /** The first http(s) URL on the line. */
+  url: string | null;
+  /** The prompt is a Kasm workspace image's shell (`default:~$`, user kasm-user): the curl ran inside a session. */
+  inSession: boolean;
+  raw: string;
+}
+
+// A shell prompt (`default:~$ `, `user@host:~/dir# `, `$ `), then sudo, `docker exec <flags> <container>`, and curl.
+const PROMPT = /^(?:([\w.-]{1,64}(?:@[\w.-]{1,64})?:[^\s$#]{0,200}[$#])\s*|[$#]\s+)/;
+const COMMAND = /^(?:sudo\s+)?(?:docker\s+exec\s+(?:-[\w-]+\s+)*\w[\w.-]*\s+)?curl\s/;
+const URL_ARG = /(?:^|\s)['"]?(https?:\/\/[^\s'"]+)/;
+// Kasm's workspace images run as kasm-user, whose shell prompt reads `default:~$` (workspaces-issues #132,
+// workspaces-images #100).
+const SESSION_PROMPT = /^(?:default:|kasm-user@)/;
+
+export function parseCurlCommand(line: string): CurlCommand | null {
+  const text = line.trim();
+  const prompt = PROMPT.exec(text);
+  const command = prompt ? text.slice(prompt[0].length) : text;
+  if (!COMMAND.test(command)) return null;
+  const name = prompt?.[1] ?? null;
+  return { prompt: name, url: URL_ARG.exec(command)?.[1] ?? null, inSession: name !== null && SESSION_PROMPT.test(name), raw: line };
+}

@@ -128,3 +128,79 @@ export function kasmIdsIn(entry: KasmApiEntry): string[] {
   const text = entry.kind === 'message' ? [entry.message, ...entry.continuation].join('\n') : [entry.path, entry.query, entry.referer].join(' ');
   return kasmIdsInText(text);
 }
+
+/** A Python traceback that followed an entry: its first exception (the root cause when several are chained). */
+export interface KasmApiTraceback {
+  /** `psycopg2.OperationalError: could not connect to server: No route to host`. */
+  exception: string;
+  /** The indented lines that continue the exception's message (libpq's `\tIs the server running on host ...`). */
+  detail: string[];
+  /** The innermost frame's function, the one that raised it. */
+  raisedIn?: string;
+  /** The entry's line, then the traceback's lines. */
+  lines: string[];
+}
+
+const TRACEBACK_START = /^Traceback \(most recent call last\):/;
+const FRAME = /^\s+File "[^"]*", line \d+, in (\S+)/;
+// `module.Class: message` or a bare `module.Class`; the name ends like Python's own exception classes do.
+const EXCEPTION_LINE = /^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|NotFound|Warning)(?::|$)/;
+
+/** The traceback in an entry's continuation lines, or null when it carries none. */
+export function tracebackIn(entry: KasmApiEntry): KasmApiTraceback | null {
+  const start = entry.continuation.findIndex((l) => TRACEBACK_START.test(l.trim()));
+  if (start < 0) return null;
+  let raisedIn: string | undefined;
+  for (let i = start + 1; i < entry.continuation.length; i++) {
+    const line = entry.continuation[i]!;
+    const frame = FRAME.exec(line);
+    if (frame) {
+      raisedIn = frame[1];
+      continue;
+    }
+    if (!EXCEPTION_LINE.test(line)) continue;
+    const detail: string[] = [];
+    for (let j = i + 1; j < entry.continuation.length && /^\s+\S/.test(entry.continuation[j]!) && !FRAME.test(entry.continuation[j]!); j++) detail.push(entry.continuation[j]!.trim());
+    return { exception: line.trim(), detail, ...(raisedIn ? { raisedIn } : {}), lines: [entry.raw, ...entry.continuation] };
+  }
+  return null;
+}
+
+/** An agent server kasm_api passed over while looking for a slot for a session, and why. */
+export interface SlotShortage {
+  server: string;
+  /** `memory`, `cores`, `gpus`: what the server had too little of; null when only "No more slots" was logged. */
+  resource: string | null;
+  /** What kasm_api said remained (`986501120` bytes of memory), as logged. */
+  remaining: string | null;
+  lines: string[];
+}
+
+// provider_manager.get_available_slots, at DEBUG: `Server <id> does not have required memory remaining (986501120
+// remaining)`, then `No more slots available for server : (<id>)` (workspaces-issues #410, #220).
+const NOT_ENOUGH = /^Server (\S+) does not have required ([A-Za-z]+(?: [A-Za-z]+)?) remaining(?: \((\S+) remaining\))?/;
+const NO_SLOTS = /^No more slots available for server ?: \(([^)\s]+)\)/;
+const PROCESSING = /^Processing Server: \(([^)\s]+)\)/;
+
+/** The servers kasm_api looked at for a slot (`Processing Server`) and those it found none on, with the reason. */
+export function slotSearch(entries: readonly KasmApiEntry[]): { servers: string[]; short: SlotShortage[] } {
+  const servers = new Set<string>();
+  const short = new Map<string, SlotShortage>();
+  for (const entry of entries) {
+    if (entry.kind !== 'message') continue;
+    const processing = PROCESSING.exec(entry.message);
+    if (processing) servers.add(processing[1]!);
+    const lacking = NOT_ENOUGH.exec(entry.message);
+    const none = NO_SLOTS.exec(entry.message);
+    const server = lacking?.[1] ?? none?.[1];
+    if (!server) continue;
+    const found = short.get(server) ?? { server, resource: null, remaining: null, lines: [] };
+    if (lacking) {
+      found.resource = lacking[2]!.toLowerCase();
+      found.remaining = lacking[3] ?? null;
+    }
+    found.lines.push(entry.raw);
+    short.set(server, found);
+  }
+  return { servers: [...servers], short: [...short.values()] };
+}

@@ -7,6 +7,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { judgeAuth, judgeCrash, judgeHandshake, type KasmVncEvidence } from '../../helpers/judge/kasmvnc-session.ts';
+import { groupByHandler, parseKasmVncLog } from '../../helpers/logs/kasmvnc.ts';
 import { pendingRestores } from '../../helpers/workspace-override.ts';
 import { startLab } from '../../lab/index.ts';
 import { failureContext, filesUnder, labForSuite, runCli, runSuite, startSuite } from './suite-run.ts';
@@ -138,5 +140,60 @@ describe('the KasmVNC checks on KasmVNC 1.5.1 and later (log level 30)', () => {
       await lab.stop();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("the KasmVNC checks' verdicts on the lines real KasmVNC writes", () => {
+  const container = { name: 'synthetic_6ae80946', id: '6ae80946', image: 'kasmweb/ubuntu-jammy-desktop:1.16.0', status: 'Up 1 minute' } as unknown as KasmVncEvidence['container'];
+  const reading = (lines: string[]): KasmVncEvidence => {
+    const log = parseKasmVncLog(lines.join('\n'));
+    return { container, logPath: '~/.vnc/kasm:1.log', log, groups: groupByHandler(log.entries), debugLines: log.entries.filter((e) => e.level === 'DEBUG').length, override: { state: 'skipped', reason: 'no opt-in' }, environment: undefined };
+  };
+  const ws = (message: string, level = 'INFO') => ` 2024-11-01 06:19:30,101 [${level}] websocket 7: ${message}`;
+
+  it('an unknown user is named as such (its first line), on the agent hop, with the fix in the image', () => {
+    const verdict = judgeAuth(reading([ws('got client connection from 172.18.0.5'), ws('Authentication attempt failed, user bob does not exist'), ws('Authentication attempt failed, wrong password for user bob'), ws('172.18.0.5 172.18.0.5 bob "GET /websockify HTTP/1.1" 401 2')]));
+    assert.deepEqual(verdict, {
+      status: 'fail',
+      summary: 'KasmVNC refused 1 of the session\'s requests in synthetic_6ae80946: the Basic credentials name a user KasmVNC does not know (handler 7: GET /websockify -> auth-failed, auth unknown-user, HTTP 401, 2 bytes; "Authentication attempt failed, user bob does not exist")',
+      remediation:
+        "Kasm's agent injects the user kasm_user (its password is the session's VNC_PW), so the workspace image must create that user in ~/.kasmpasswd (`kasmvncpasswd -u kasm_user -wo`, as Kasm's vnc_startup.sh does); an image with another user name cannot be logged into.",
+      hop: 'agent',
+      explains: ['path.websocket-upgrade', 'path.websocket-hold', 'session.stream', 'agent.websocket-log'],
+    });
+  });
+
+  it("a missing password file is the session image's, quoting KasmVNC's error rather than the wrong-password line after it", () => {
+    const error = "Error: BasicAuth configured to read password from file /home/kasm-user/.kasmpasswd, but the file doesn't exist or has no valid users";
+    const verdict = judgeAuth(reading([ws('got client connection from 172.18.0.5'), ws(error), ws('Authentication attempt failed, wrong password for user -'), ws('172.18.0.5 172.18.0.5 - "GET /websockify HTTP/1.1" 401 2')]));
+    assert.equal(verdict.summary, `KasmVNC refused 1 of the session's requests in synthetic_6ae80946: KasmVNC has no password file (or one without a valid user) to check the credentials against (handler 7: GET /websockify -> auth-failed, auth no-password-file, HTTP 401, 2 bytes; "${error}")`);
+    assert.equal(verdict.hop, 'session');
+    assert.match(verdict.remediation!, /^The workspace image must write KasmVNC's password file when the session starts: Kasm's vnc_startup\.sh runs `kasmvncpasswd -u kasm_user -wo` with VNC_PW into ~\/\.kasmpasswd\./);
+  });
+
+  it("`missing or malformed <X> header` (KasmVNC's master) names X, not `or`", () => {
+    const r = reading([ws('got client connection from 172.18.0.5'), ws('BasicAuth matched', 'DEBUG'), ws('/websockify request failed websocket checks, missing or malformed Sec-WebSocket-Protocol header'), ws('172.18.0.5 172.18.0.5 kasm_user "GET /websockify HTTP/1.1" 404 180')]);
+    const sent = judgeHandshake(r, { 'sec-websocket-protocol': 'binary' });
+    assert.deepEqual(sent, {
+      status: 'fail',
+      summary: 'KasmVNC could not identify the /websockify request as a WebSocket: "missing or malformed Sec-WebSocket-Protocol header" (handler 7, answered 404); the browser sent Sec-WebSocket-Protocol, so a device between the browser and KasmVNC removed it',
+      remediation: 'Make every load balancer, L7 firewall and proxy in front of Kasm forward the WebSocket handshake unchanged, Sec-WebSocket-Protocol included (an "HTTP normalisation" or header-allowlist feature typically drops it).',
+      hop: 'path',
+      explains: ['path.websocket-upgrade', 'path.websocket-hold', 'session.stream', 'agent.websocket-log'],
+    });
+    assert.equal(judgeHandshake(r, {}).hop, 'client');
+    const upgrade = reading([ws('/websockify request failed websocket checks, not a GET request, or missing or malformed Upgrade header'), ws('172.18.0.5 172.18.0.5 kasm_user "GET /websockify HTTP/1.1" 404 180')]);
+    // A missing Upgrade header is path.websocket-upgrade's own fault, which this check does not explain away.
+    assert.deepEqual(judgeHandshake(upgrade, undefined).explains, []);
+  });
+
+  it('the crash check fails a display vncserver refused, which no backtrace shows', () => {
+    const verdict = judgeCrash(reading(['Warning: kasm:1 is taken because of /tmp/.X1-lock', 'Remove this file if there is no X server kasm:1', 'A VNC server is already running as :1']), 'KasmVNC 1.3.2');
+    assert.deepEqual(verdict, {
+      status: 'fail',
+      summary: 'vncserver refused to start display :1 ("A VNC server is already running as :1"): /tmp/.X1-lock is there, so vncserver counts the display as taken; no Xvnc started, so the session cannot load in synthetic_6ae80946 (KasmVNC 1.3.2)',
+      remediation: 'If no Xvnc runs in the container (`ps aux | grep Xvnc`), the lock is stale (an image committed from a running session keeps it): remove /tmp/.X1-lock and /tmp/.X11-unix/X1 from the image, or before vncserver starts, then start a new session.',
+      explains: ['path.websocket-upgrade', 'path.websocket-hold', 'session.stream', 'agent.websocket-log'],
+    });
   });
 });

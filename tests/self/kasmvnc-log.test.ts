@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { groupByHandler, judgeHandlers, parseKasmVncLog } from '../../helpers/logs/kasmvnc.ts';
+import { closeKind, explainDisplayLock, explainStartFailure, groupByHandler, judgeHandlers, parseKasmVncLog, readConnections } from '../../helpers/logs/kasmvnc.ts';
 
 // The troubleshooting guide's "KasmVNC Troubleshooting" samples, verbatim (leading spaces included).
 const STATIC = [
@@ -83,7 +83,7 @@ describe('parseKasmVncLog', () => {
     const log = parseKasmVncLog([STATIC[0], 'not a kasmvnc line', ' 2023-11-17 14:5', ' 2023-13-40 99:99:99,000 [DEBUG] websocket 1: x', '\x00\x01\x02binary', ''].join('\r\n'));
     assert.equal(log.entries.length, 1);
     assert.deepEqual(log.unparsed, ['not a kasmvnc line', ' 2023-11-17 14:5', ' 2023-13-40 99:99:99,000 [DEBUG] websocket 1: x', '\x00\x01\x02binary']);
-    assert.deepEqual(parseKasmVncLog(''), { entries: [], crashes: [], versions: [], unparsed: [] });
+    assert.deepEqual(parseKasmVncLog(''), { entries: [], crashes: [], versions: [], startFailures: [], displayLocks: [], unparsed: [] });
   });
 });
 
@@ -183,5 +183,243 @@ describe('groupByHandler and judgeHandlers', () => {
     const groups = groupByHandler(parseKasmVncLog(lines.join('\n')).entries);
     assert.deepEqual(groups.map((g) => [g.id, g.result, g.auth]), [[0, 'auth-failed', 'wrong-password'], [0, 'auth-failed', 'none-sent']]);
     assert.deepEqual(judgeHandlers(groups).map((f) => f.severity), ['fail', 'fail']);
+  });
+});
+
+// One handler's lines as KasmVNC 1.3.2 writes them (wslog: leading space, date, level, `websocket <id>: `).
+const ws = (id: number, level: 'INFO' | 'DEBUG', message: string, ms = 100) => ` 2024-11-01 06:19:30,${ms} [${level}] websocket ${id}: ${message}`;
+const judged = (lines: string[]) => judgeHandlers(groupByHandler(parseKasmVncLog(lines.join('\n')).entries));
+
+describe("vncserver's start messages and Xvnc's fatal TLS exits", () => {
+  // kasmtech/workspaces-issues#637, quoted exactly (tests/fixtures/real/kasmvnc-vncserver-stale-x1-lock.log).
+  const STALE = ['Warning: kasm:1 is taken because of /tmp/.X1-lock', 'Remove this file if there is no X server kasm:1', 'A VNC server is already running as :1'];
+
+  test('a stale X lock: vncserver refuses display :1, with the lock it named, and the fix removes both lock files', () => {
+    const log = parseKasmVncLog(STALE.join('\n'));
+    assert.deepEqual(log.unparsed, []);
+    assert.deepEqual(log.displayLocks, []);
+    assert.deepEqual(log.startFailures, [{ kind: 'display-in-use', subject: ':1', detail: null, locks: ['/tmp/.X1-lock'], lines: [STALE[2], STALE[0], STALE[1]] }]);
+    assert.deepEqual(explainStartFailure(log.startFailures[0]!), {
+      message: 'vncserver refused to start display :1 ("A VNC server is already running as :1"): /tmp/.X1-lock is there, so vncserver counts the display as taken; no Xvnc started, so the session cannot load',
+      fix: 'If no Xvnc runs in the container (`ps aux | grep Xvnc`), the lock is stale (an image committed from a running session keeps it): remove /tmp/.X1-lock and /tmp/.X11-unix/X1 from the image, or before vncserver starts, then start a new session.',
+    });
+  });
+
+  test('a lock warning vncserver went past (it took another display) is kept as a lock, not a refusal', () => {
+    const lines = ['', 'Warning: kasm:1 is taken because of /tmp/.X11-unix/X1', 'Remove this file if there is no X server kasm:1'];
+    const log = parseKasmVncLog(lines.join('\n'));
+    assert.deepEqual(log.startFailures, []);
+    assert.deepEqual(log.displayLocks, [{ display: ':1', file: '/tmp/.X11-unix/X1', lines: lines.slice(1) }]);
+    assert.deepEqual(explainDisplayLock(log.displayLocks[0]!), {
+      message: 'vncserver skipped display :1 because /tmp/.X11-unix/X1 is there ("Warning: kasm:1 is taken because of /tmp/.X11-unix/X1"): another X server holds :1, or the lock is stale',
+      fix: "If no Xvnc serves :1 (`ps aux | grep Xvnc`), remove /tmp/.X1-lock and /tmp/.X11-unix/X1; Kasm's images start vncserver on :1 and fail when it is taken.",
+    });
+  });
+
+  test("websocket.c's fatal(): perror puts the reason on the line after the key or certificate message", () => {
+    const lines = [
+      ws(3, 'INFO', 'got client connection from 172.18.0.5'),
+      'Unable to load private key file /home/kasm-user/.vnc/self.pem',
+      ': No such file or directory',
+      'Unable to load certificate file /etc/ssl/certs/kasm.pem',
+      ': Permission denied',
+      'Failed to configure SSL context: Success',
+      ': Success',
+    ];
+    const log = parseKasmVncLog(lines.join('\n'));
+    assert.deepEqual(log.startFailures, [
+      { kind: 'tls-key', subject: '/home/kasm-user/.vnc/self.pem', detail: 'No such file or directory', locks: [], lines: [lines[1], lines[2]] },
+      { kind: 'tls-certificate', subject: '/etc/ssl/certs/kasm.pem', detail: 'Permission denied', locks: [], lines: [lines[3], lines[4]] },
+      { kind: 'tls-context', subject: '', detail: 'Success', locks: [], lines: [lines[5]] },
+    ]);
+    // A reason line with no failure before it is nobody's.
+    assert.deepEqual(log.unparsed, [': Success']);
+    assert.equal(
+      explainStartFailure(log.startFailures[0]!).message,
+      "Xvnc exited at a TLS connection: it could not load the private key file /home/kasm-user/.vnc/self.pem (No such file or directory), and websocket.c's fatal() ends the whole server",
+    );
+    assert.equal(
+      explainStartFailure(log.startFailures[2]!).message,
+      'Xvnc exited at a TLS connection: OpenSSL could not create its TLS context ("Failed to configure SSL context: Success"), and websocket.c\'s fatal() ends the whole server',
+    );
+  });
+});
+
+describe('Basic auth: the first, more specific reason wins', () => {
+  test('an unknown user logs "does not exist" and then "wrong password": it is read as unknown-user, naming the user', () => {
+    const lines = [
+      ws(4, 'INFO', 'got client connection from 172.18.0.5'),
+      ws(4, 'INFO', 'Authentication attempt failed, user bob does not exist'),
+      ws(4, 'INFO', 'Authentication attempt failed, wrong password for user bob'),
+      ws(4, 'INFO', '172.18.0.5 172.18.0.5 bob "GET /websockify HTTP/1.1" 401 2'),
+    ];
+    const [group] = groupByHandler(parseKasmVncLog(lines.join('\n')).entries);
+    assert.deepEqual([group?.result, group?.auth, group?.user, group?.authLine?.raw], ['auth-failed', 'unknown-user', 'bob', lines[1]]);
+    assert.deepEqual(judged(lines), [
+      {
+        severity: 'fail',
+        handler: 4,
+        path: '/websockify',
+        hop: 'agent',
+        lines: [lines[1], lines[2], lines[3]],
+        message: 'handler 4 (GET /websockify): Basic auth failed (unknown-user): the credentials name user bob, whom KasmVNC\'s password file does not hold ("Authentication attempt failed, user bob does not exist")',
+      },
+    ]);
+  });
+
+  test("a missing password file (then `wrong password for user -`) is the image's: no hop of the path or the agent", () => {
+    const error = "Error: BasicAuth configured to read password from file /home/kasm-user/.kasmpasswd, but the file doesn't exist or has no valid users";
+    const lines = [ws(5, 'INFO', 'got client connection from 172.18.0.5'), ws(5, 'INFO', error), ws(5, 'INFO', 'Authentication attempt failed, wrong password for user -'), ws(5, 'INFO', '172.18.0.5 172.18.0.5 - "GET /websockify HTTP/1.1" 401 2')];
+    const [group] = groupByHandler(parseKasmVncLog(lines.join('\n')).entries);
+    assert.deepEqual([group?.auth, group?.user], ['no-password-file', undefined]);
+    assert.deepEqual(judged(lines), [
+      {
+        severity: 'fail',
+        handler: 5,
+        path: '/websockify',
+        lines: [lines[1], lines[2], lines[3]],
+        message: `handler 5 (GET /websockify): Basic auth failed (no-password-file): KasmVNC has no password file to check the credentials against, so every login fails ("${error}")`,
+      },
+    ]);
+  });
+});
+
+describe("the handshake's and the stream's failures", () => {
+  test("a missing TLS certificate: KasmVNC drops every TLS connection (the image's, hop session)", () => {
+    const lines = [ws(6, 'INFO', 'got client connection from 172.18.0.5'), ws(6, 'DEBUG', "SSL connection but '/home/kasm-user/.vnc/self.pem' not found"), ws(6, 'DEBUG', 'No connection after handshake'), ws(6, 'DEBUG', 'handler exit')];
+    assert.deepEqual(judged(lines), [
+      { severity: 'fail', handler: 6, lines: [lines[1]], message: 'handler 6: KasmVNC\'s TLS certificate /home/kasm-user/.vnc/self.pem is not there, so it drops every TLS connection before the handshake ("SSL connection but \'/home/kasm-user/.vnc/self.pem\' not found")' },
+    ]);
+    const none = [ws(7, 'INFO', 'got client connection from 172.18.0.5'), ws(7, 'DEBUG', 'SSL connection but no cert specified')];
+    assert.deepEqual(judged(none), [{ severity: 'fail', handler: 7, lines: [none[1]], message: 'handler 7: KasmVNC has no TLS certificate configured, so it drops every TLS connection before the handshake ("SSL connection but no cert specified")' }]);
+  });
+
+  test('an oversized handshake is refused with 400 and `-` for the URL it never read: the cookies or a proxy (hop client)', () => {
+    const lines = [ws(8, 'INFO', 'got client connection from 172.18.0.5'), ws(8, 'DEBUG', 'using SSL socket'), ws(8, 'DEBUG', 'Oversized handshake'), ws(8, 'INFO', '- 172.18.0.5 - "GET - HTTP/1.1" 400 104')];
+    const [group] = groupByHandler(parseKasmVncLog(lines.join('\n')).entries);
+    assert.deepEqual([group?.path, group?.status, group?.result], [undefined, 400, 'rejected']);
+    assert.deepEqual(judged(lines), [
+      { severity: 'fail', handler: 8, hop: 'client', lines: [lines[2], lines[3]], message: 'handler 8: KasmVNC refused a request whose headers exceed its 16 KiB handshake buffer ("Oversized handshake", answered 400): too many or too large cookies, or headers a proxy added' },
+    ]);
+  });
+
+  test('an incomplete handshake and a refused path are warnings about what sent them (hop path)', () => {
+    const incomplete = [ws(9, 'DEBUG', 'using plain (not SSL) socket'), ws(9, 'DEBUG', 'Incomplete handshake')];
+    assert.deepEqual(judged(incomplete), [{ severity: 'warn', handler: 9, hop: 'path', lines: [incomplete[1]], message: 'handler 9: the request\'s headers never ended: KasmVNC gave up after 10 reads ("Incomplete handshake")' }]);
+    // servefile() logs its refusals with an empty URL.
+    const long = [ws(10, 'DEBUG', 'BasicAuth matched'), ws(10, 'DEBUG', 'Request too long (1391) or attempted dir traversal attack, rejecting'), ws(10, 'INFO', '172.18.0.5 172.18.0.5 kasm_user "GET  HTTP/1.1" 404 100')];
+    assert.deepEqual(judged(long), [
+      { severity: 'warn', handler: 10, hop: 'path', lines: [long[1], long[0], long[2]], message: 'handler 10: KasmVNC refused a request because its path is 1391 characters long (KasmVNC takes at most 1024) ("Request too long (1391) or attempted dir traversal attack, rejecting")' },
+    ]);
+    assert.deepEqual(
+      judged([ws(11, 'DEBUG', 'Request too long (30) or attempted dir traversal attack, rejecting'), ws(12, 'DEBUG', 'Attempted dir traversal attack, rejecting')]).map((f) => f.message),
+      [
+        'handler 11: KasmVNC refused a request because its path holds "../" (a directory traversal attempt) ("Request too long (30) or attempted dir traversal attack, rejecting")',
+        'handler 12: KasmVNC refused a request because its path holds "../" (a directory traversal attempt) ("Attempted dir traversal attack, rejecting")',
+      ],
+    );
+  });
+
+  test('Xvnc not there behind an accepted websocket: "Could not connect to target" is the session\'s desktop server', () => {
+    const lines = [ws(13, 'DEBUG', 'BasicAuth matched'), ws(13, 'DEBUG', 'using protocol HyBi/IETF 6455 13'), ws(13, 'DEBUG', 'connecting to VNC target'), ws(13, 'DEBUG', 'Could not connect to target: Connection refused'), ws(13, 'DEBUG', 'handler exit')];
+    assert.deepEqual(judged(lines), [
+      { severity: 'fail', handler: 13, lines: [lines[3], lines[0]], message: 'handler 13: KasmVNC accepted the websocket but could not reach Xvnc behind it ("Could not connect to target: Connection refused"): the desktop server is not running' },
+      { severity: 'info', handler: 13, message: 'handler 13: websocket accepted (HyBi/IETF 6455 13, BasicAuth matched)' },
+    ]);
+  });
+
+  test('the relay to Xvnc breaking, and the client connection\'s exception', () => {
+    const broken = [ws(14, 'DEBUG', 'using protocol HyBi/IETF 6455 13'), ws(14, 'DEBUG', 'target connection error: Broken pipe')];
+    const exception = [ws(15, 'DEBUG', 'using protocol HyBi/IETF 6455 13'), ws(15, 'DEBUG', 'target exception')];
+    const client = [ws(16, 'DEBUG', 'using protocol HyBi/IETF 6455 13'), ws(16, 'DEBUG', 'client exception')];
+    assert.deepEqual(
+      judged([...broken, ...exception, ...client]).map((f) => [f.severity, f.hop, f.message]),
+      [
+        ['fail', undefined, 'handler 14: the connection between KasmVNC\'s websocket and Xvnc broke ("target connection error: Broken pipe"), which ended the stream'],
+        ['fail', undefined, 'handler 15: the connection between KasmVNC\'s websocket and Xvnc broke ("target exception"), which ended the stream'],
+        ['warn', 'path', 'handler 16: the connection to KasmVNC signalled an exceptional condition ("client exception") and KasmVNC ended the stream'],
+        ['info', undefined, 'handler 16: websocket accepted (HyBi/IETF 6455 13, BasicAuth not-seen)'],
+      ],
+    );
+  });
+
+  test('frames KasmVNC cannot read are the path\'s; `Base64 decode error code` runs on into the next line, which has no newline', () => {
+    const framing = ['WebSocket framing error', 'Receiving frames larger than 65535 bytes not supported', 'Received unmasked payload from client', 'Base64 decode error code -1 2024-11-01 06:19:30,101 [DEBUG] websocket 20: decoding error'];
+    const lines = framing.flatMap((message, i) => [ws(17 + i, 'DEBUG', 'using protocol HyBi/IETF 6455 13'), ws(17 + i, 'DEBUG', message)]);
+    assert.deepEqual(
+      judged(lines).filter((f) => f.severity === 'fail').map((f) => [f.hop, f.message]),
+      ['WebSocket framing error', 'Receiving frames larger than 65535 bytes not supported', 'Received unmasked payload from client', 'Base64 decode error code -1'].map((said, i) => [
+        'path',
+        `handler ${17 + i}: KasmVNC could not read a WebSocket frame it received ("${said}") and ended the stream: a proxy between the browser and KasmVNC that re-frames WebSockets, or a client that is not a browser`,
+      ]),
+    );
+    const opcode = [ws(21, 'DEBUG', 'using protocol HyBi/IETF 6455 13'), ws(21, 'DEBUG', 'Invalid opcode. Opcode must be 0x01 for text mode, or 0x02 for binary mode.')];
+    assert.deepEqual(judged(opcode)[0], {
+      severity: 'fail',
+      handler: 21,
+      lines: [opcode[1]],
+      message: 'handler 21: KasmVNC could not encode a WebSocket frame for the client ("Invalid opcode. Opcode must be 0x01 for text mode, or 0x02 for binary mode.") and ended the stream',
+    });
+  });
+});
+
+describe("Xvnc's viewer connections (`Connections: accepted/closed`)", () => {
+  // The form of linuxserver/docker-baseimage-kasmvnc#68: `<user>@<ip>_<seconds>.<microseconds>::websocket`, user empty there.
+  const at = (s: number, message: string) => ` 2024-06-10 18:5${s}:56,811 [PRIO] Connections: ${message}`;
+
+  test('accepted and closed lines pair by endpoint, oldest first; a close without its accept and a viewer still open are kept', () => {
+    const lines = [
+      at(1, 'accepted: kasm_user@172.18.0.5_1718038616.812103::websocket'),
+      at(2, 'accepted: kasm_user@172.18.0.5_1718038616.812103::websocket'),
+      at(3, 'closed: kasm_user@172.18.0.5_1718038616.812103::websocket (Clean disconnection)'),
+      at(4, 'closed: @149.210.159.135_1718038000.000001::websocket (read: Connection reset by peer (104))'),
+    ];
+    const connections = readConnections(parseKasmVncLog(lines.join('\n')).entries);
+    assert.deepEqual(
+      connections.map((c) => [c.endpoint, c.accepted?.raw ?? null, c.closed?.raw ?? null, c.reason]),
+      [
+        ['kasm_user@172.18.0.5_1718038616.812103::websocket', lines[0], lines[2], 'Clean disconnection'],
+        ['kasm_user@172.18.0.5_1718038616.812103::websocket', lines[1], null, null],
+        ['@149.210.159.135_1718038000.000001::websocket', null, lines[3], 'read: Connection reset by peer (104)'],
+      ],
+    );
+  });
+
+  test('close reasons from VNCSConnectionST, VNCServerST and rdr::SystemException, read as what they mean', () => {
+    const reasons = [
+      'Clean disconnection',
+      '',
+      'Server shutdown',
+      'Non-shared connection requested',
+      'Server is already in use',
+      'The server is already in use',
+      'Idle timeout',
+      'Disconnection from server end',
+      'Client does not support desktop resize',
+      'read: Connection reset by peer (104)',
+      'write: Broken pipe (32)',
+      'Authentication failure',
+      'No password configured for VNC Auth',
+      'SMsgReader: unknown message type 255',
+    ];
+    assert.deepEqual(
+      reasons.map((r) => [r, closeKind(r)]),
+      [
+        ['Clean disconnection', 'clean'],
+        ['', 'clean'],
+        ['Server shutdown', 'shutdown'],
+        ['Non-shared connection requested', 'taken-over'],
+        ['Server is already in use', 'in-use'],
+        ['The server is already in use', 'in-use'],
+        ['Idle timeout', 'idle-timeout'],
+        ['Disconnection from server end', 'server-disconnect'],
+        ['Client does not support desktop resize', 'no-resize'],
+        ['read: Connection reset by peer (104)', 'dropped'],
+        ['write: Broken pipe (32)', 'dropped'],
+        ['Authentication failure', 'auth'],
+        ['No password configured for VNC Auth', 'auth'],
+        ['SMsgReader: unknown message type 255', 'error'],
+      ],
+    );
   });
 });

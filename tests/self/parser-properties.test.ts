@@ -5,11 +5,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { analyze } from '../../helpers/analyze/index.ts';
-import { parseCurlCertificate } from '../../helpers/logs/curl.ts';
+import { parseBrowserCopy } from '../../helpers/logs/browser.ts';
+import { parseCurlCertificate, parseCurlCommand } from '../../helpers/logs/curl.ts';
+import { isInstallerLine, missingFile, parseInstaller } from '../../helpers/logs/installer.ts';
+import { EXCEPTION, parseKasmAgentLog } from '../../helpers/logs/kasm-agent.ts';
+import { parseKubectl } from '../../helpers/logs/kubectl.ts';
 import { parseDockerPorts, parseDockerPs, parseNetworkAddresses } from '../../helpers/logs/docker-ps.ts';
 import { parseIptablesRules, parseUfwStatus } from '../../helpers/logs/firewall.ts';
 import { parseIpAddr } from '../../helpers/logs/ip.ts';
-import { parseKasmApiLog } from '../../helpers/logs/kasm-api.ts';
+import { parseKasmApiLog, slotSearch, tracebackIn } from '../../helpers/logs/kasm-api.ts';
 import { kasmIdsInText } from '../../helpers/logs/kasm-id.ts';
 import { parseKasmVncLog } from '../../helpers/logs/kasmvnc.ts';
 import { parseNginxAccessLog } from '../../helpers/logs/nginx.ts';
@@ -76,12 +80,64 @@ const PARSERS: Array<{ name: string; parse: (text: string) => unknown; seeds: st
       ' 2023-11-17 14:51:07,525 [INFO] websocket 141: /websockify request failed websocket checks, not a GET request, or missing Upgrade header',
       ' 2023-11-17 14:51:07,525 [INFO] websocket 141: kasm_user "GET /app/sounds/bell.oga HTTP/1.1" 200 8701',
       '(EE) Backtrace:\n(EE) 0: /usr/bin/Xvnc (xorg_backtrace+0x4d) [0x5d5e4b9c2f8d]\n(EE) Segmentation fault at address 0x0',
+      // Issue 13's readings: auth in KasmVNC's order, handshake and relay failures, viewer closes, vncserver, fatal TLS.
+      ' 2024-11-01 06:19:30,101 [INFO] websocket 4: Authentication attempt failed, user bob does not exist\n 2024-11-01 06:19:30,101 [INFO] websocket 4: Authentication attempt failed, wrong password for user bob',
+      " 2024-11-01 06:19:30,103 [INFO] websocket 5: Error: BasicAuth configured to read password from file /home/kasm-user/.kasmpasswd, but the file doesn't exist or has no valid users",
+      " 2024-11-01 06:19:30,105 [DEBUG] websocket 6: SSL connection but '/home/kasm-user/.vnc/self.pem' not found",
+      ' 2024-11-01 06:19:30,109 [DEBUG] websocket 7: Could not connect to target: Connection refused\n 2024-11-01 06:19:30,110 [DEBUG] websocket 8: Base64 decode error code -1 2024-11-01 06:19:30,110 [DEBUG] websocket 8: decoding error',
+      ' 2024-11-01 06:19:30,111 [DEBUG] websocket 9: Request too long (1391) or attempted dir traversal attack, rejecting\n 2024-11-01 06:19:30,111 [INFO] websocket 9: - 172.18.0.5 - "GET - HTTP/1.1" 400 104',
+      ' 2024-06-10 18:56:56,818 [PRIO] Connections: accepted: @149.210.159.135_1718038616.812103::websocket\n 2024-06-10 18:58:51,749 [PRIO] Connections: closed: @149.210.159.135_1718038616.812103::websocket (read: Connection reset by peer (104))',
+      'Warning: kasm:1 is taken because of /tmp/.X1-lock\nRemove this file if there is no X server kasm:1\nA VNC server is already running as :1',
+      'Unable to load private key file /home/kasm-user/.vnc/self.pem\n: No such file or directory\nFailed to configure SSL context: Success',
+      '40A69FF0E87F0000:error:0A000416:SSL routines:ssl3_read_bytes:sslv3 alert certificate unknown:../ssl/record/rec_layer_s3.c:1584:SSL alert number 46',
     ],
   },
   {
     name: 'curl -v certificate',
     parse: parseCurlCertificate,
     seeds: ['* Server certificate:\n*  subject: CN=kasm.example.com\n*  start date: Dec  1 00:00:00 2026 GMT\n*  issuer: C=US; O=Example Corp; CN=Example Corp TLS Inspection CA\n*  SSL certificate verify result: unable to get local issuer certificate (20), continuing anyway.'],
+  },
+  {
+    name: 'kasm_api tracebacks and slot search',
+    parse: (text: string) => {
+      const { entries } = parseKasmApiLog(text);
+      return [entries.map(tracebackIn), slotSearch(entries)];
+    },
+    seeds: [
+      '2022-01-18 00:15:34,865 [INFO] root: Initializing Postgres Database\nTraceback (most recent call last):\n  File "psycopg2/__init__.py", line 126, in connect\npsycopg2.OperationalError: could not connect to server: No route to host\n\tIs the server running on host "db" (172.18.0.2) and accepting',
+      '2023-06-13 10:20:59,484 [DEBUG] client_api_server: Server 0a4c00dd-84a7-4d34-9bc5-5f0b9f61b3c6 does not have required memory remaining (986501120 remaining)\n2023-06-13 10:20:59,485 [DEBUG] client_api_server: No more slots available for server : (0a4c00dd-84a7-4d34-9bc5-5f0b9f61b3c6)',
+    ],
+  },
+  {
+    name: 'kasm_agent log',
+    parse: (text: string) => parseKasmAgentLog(text.split('\n')),
+    seeds: ['2024-10-22 19:36:02,550 [DEBUG] __main__.handler: Sending manager request (https://kasm.cluster.local:443/manager_api/api/v1/agent_config)\n2024-10-22 19:36:02,557 [DEBUG] __main__.handler: {}'],
+  },
+  {
+    name: 'curl command',
+    parse: (text: string) => text.split('\n').map(parseCurlCommand),
+    seeds: ['default:~$ curl --insecure https://172.18.0.1', "root@web1:/opt# sudo docker exec -it kasm_api curl -v 'http://localhost:8080/api/__healthcheck'"],
+  },
+  {
+    name: 'browser copy as fetch',
+    parse: (text: string) => parseBrowserCopy(text.split('\n')),
+    seeds: ['fetch("https://kasm.lan/desktop/[...]/vnc/vnc.html?[...]", {\n  "headers": {\n    "sec-ch-ua": "\\"Chromium\\";v=\\"148\\""\n  },\n  "referrer": "https://kasm.app.lan/",\n  "method": "GET"\n});'],
+  },
+  {
+    name: 'installer output',
+    parse: (text: string) => {
+      const lines = text.split('\n');
+      return [parseInstaller(lines), lines.map((l) => [isInstallerLine(l, true), missingFile(l)])];
+    },
+    seeds: ['Setting Default Listening Port as 444\nInstalling All Services\nc360c17c2d8f: Pulling fs layer\nError: stat /opt/kasm/1.16.1/conf/app/api.app.config.yaml: no such file or directory'],
+  },
+  {
+    name: 'kubectl tables',
+    parse: (text: string) => parseKubectl(text.split('\n')),
+    seeds: [
+      'kasm            kasm-proxy                           ClusterIP      10.15.250.67    <none>           8080/TCP,8443/TCP                              3d17h',
+      'NAMESPACE   NAME                            READY   STATUS             RESTARTS        AGE\nkasm        kasm-api-6d9f7c8b5d-x2k9p       0/1     CrashLoopBackOff   7 (2m13s ago)   15m',
+    ],
   },
   { name: 'kasm ids', parse: kasmIdsInText, seeds: ['/desktop/4f86a3fa-22b5-4ac6-9a1e-0123456789ab/vnc/websockify kasm (401963ee87a0e0c1d6d35e6ad1603a2f)'] },
   { name: 'times and JSON', parse: (t: string) => [parsePythonTime(t), parseClfTime(t), parseIsoTime(t), parseJsonObject(t)], seeds: ['2023-11-17 14:51:07,525', '17/Nov/2023:18:31:01 +0000', '2026-12-03T10:00:00.123456789Z', '{"a":{"b":[1,2,{"c":"\\u0000"}]}}'] },
@@ -97,6 +153,11 @@ const PARSERS: Array<{ name: string; parse: (text: string) => unknown; seeds: st
       '  {\n    "application": "kasm_api",\n    "levelname": "ERROR",\n    "message": "Traceback (most recent call last):\\nKeyError: \'connection_type\'"\n  },',
       'Executing /usr/bin/kasm_agent.so\nTraceback (most recent call last):\n  File "__init__.py", line 759, in <module>\nTypeError: \'NoneType\' object is not subscriptable\n[9] Failed to execute script \'__init__\' due to unhandled exception!',
       '<html>\n<head><title>504 Gateway Time-out</title></head>\n<body>\n<center>nginx</center>',
+      'default:~$ curl --insecure https://172.18.0.1\n<html>\n<head><title>404 Not Found</title></head>\n<hr><center>nginx/1.19.8</center>\n</html>',
+      '172.22.0.8 - - [06/Jun/2023:19:59:38 +0000] "POST /manager_api/api/v1/heartbeat HTTP/1.1" 502 150 "-" "Python-urllib/3.8" "-"\n2023/06/06 19:59:35 [notice] 8#8: start worker processes',
+      'Installing All Services\nError: stat /opt/kasm/1.16.1/conf/app/api.app.config.yaml: no such file or directory',
+      'k8s:~$ sudo kubectl logs kasm-agent\nkasm  kasm-proxy  ClusterIP  10.15.250.67  <none>  8080/TCP,8443/TCP  3d17h',
+      'fetch("https://kasm.lan/desktop/x/vnc/vnc.html", {\n  "referrer": "https://kasm.app.lan/",\n});',
     ],
   },
   { name: 'npm run analyze', parse: analyze, seeds: [] },
@@ -173,6 +234,12 @@ describe('every parser, against hostile input', () => {
       );
     });
   }
+
+  it("kasm_agent's exception line: a long dotted name with an exception's suffix in every part and no colon is linear", () => {
+    const line = (n: number) => 'aError.'.repeat(n);
+    const ratio = timed((text) => EXCEPTION.test(text), line(20_000)) / Math.max(timed((text) => EXCEPTION.test(text), line(200)), 0.05);
+    assert.ok(ratio < LINEAR_BOUND, `took ${ratio.toFixed(0)} times as long for 100 times the input`);
+  });
 
   it('analyze: what a paste wraps a line in is taken off in linear time, however long the run of it', () => {
     // Each of these once made a pattern backtrack: a run of backticks, of spaces before the end, of digits in a row.

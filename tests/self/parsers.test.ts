@@ -7,11 +7,15 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { classifyCurl } from '../../helpers/logs/curl.ts';
+import { classifyCurl, parseCurlCommand } from '../../helpers/logs/curl.ts';
+import { browserLine, originOf, parseBrowserCopy } from '../../helpers/logs/browser.ts';
+import { isInstallerLine, missingFile, parseInstaller } from '../../helpers/logs/installer.ts';
+import { parseKasmAgentLog } from '../../helpers/logs/kasm-agent.ts';
+import { isKubectlLine, parseKubectl } from '../../helpers/logs/kubectl.ts';
 import { agoSeconds, justRestarted, maskOtherContainers, ownContainerPrefixes, parseDockerPorts, parseDockerPs, parseNetworkAddresses } from '../../helpers/logs/docker-ps.ts';
 import { blockingRules, parseIptablesRules, parseUfwStatus } from '../../helpers/logs/firewall.ts';
 import { parseIpAddr, userFacingAddresses } from '../../helpers/logs/ip.ts';
-import { kasmIdsIn, parseKasmApiLog, type KasmApiEntry } from '../../helpers/logs/kasm-api.ts';
+import { kasmIdsIn, parseKasmApiLog, slotSearch, tracebackIn, type KasmApiEntry } from '../../helpers/logs/kasm-api.ts';
 import { kasmIdsInText, maskOtherSessions, normaliseKasmId } from '../../helpers/logs/kasm-id.ts';
 import { parseNginxAccessLog } from '../../helpers/logs/nginx.ts';
 import { listensOn, parseSocketAddress, parseSsListening } from '../../helpers/logs/ss.ts';
@@ -954,5 +958,137 @@ describe('maskOtherSessions', () => {
     assert.deepEqual(out.split('\n'), [lines[0], lines[1], lines[7], lines[8], "[5 lines of other users' sessions left out of this transcript]"]);
     assert.match(out, /\n\[5 lines of other users' sessions left out of this transcript\]$/);
     assert.equal(maskOtherSessions('plain\nlines', { ids: [ours] }), 'plain\nlines');
+  });
+});
+
+describe('kasm_api tracebacks and slot search', () => {
+  it("reads a traceback's first exception, the message lines after it and the innermost frame", () => {
+    const { entries } = parseKasmApiLog(
+      [
+        '2022-01-18 00:15:34,865 [INFO] root: Initializing Postgres Database',
+        'Traceback (most recent call last):',
+        '  File "sqlalchemy/pool/base.py", line 639, in __connect',
+        '  File "psycopg2/__init__.py", line 126, in connect',
+        'psycopg2.OperationalError: could not connect to server: Connection refused',
+        '\tIs the server running on host "db" (172.18.0.2) and accepting',
+        '\tTCP/IP connections on port 5432?',
+        '2022-01-18 00:15:35,000 [INFO] root: next',
+      ].join('\n'),
+    );
+    assert.deepEqual(tracebackIn(entries[0]!), {
+      exception: 'psycopg2.OperationalError: could not connect to server: Connection refused',
+      detail: ['Is the server running on host "db" (172.18.0.2) and accepting', 'TCP/IP connections on port 5432?'],
+      raisedIn: 'connect',
+      lines: [entries[0]!.raw, ...entries[0]!.continuation],
+    });
+    assert.equal(tracebackIn(entries[1]!), null);
+  });
+
+  it('lists the servers looked at and those without a slot, with the resource and what remained', () => {
+    const { entries } = parseKasmApiLog(
+      [
+        '2023-06-13 10:20:59,482 [DEBUG] client_api_server: Processing Server: (a1)',
+        '2023-06-13 10:20:59,484 [DEBUG] client_api_server: Server a1 does not have required memory remaining (986501120 remaining)',
+        '2023-06-13 10:20:59,485 [DEBUG] client_api_server: No more slots available for server : (a1)',
+        '2023-06-13 10:20:59,486 [DEBUG] client_api_server: Processing Server: (b2)',
+        '2023-06-13 10:20:59,487 [DEBUG] client_api_server: No more slots available for server : (b2)',
+      ].join('\n'),
+    );
+    const { servers, short } = slotSearch(entries);
+    assert.deepEqual(servers, ['a1', 'b2']);
+    assert.deepEqual(
+      short.map(({ server, resource, remaining, lines }) => ({ server, resource, remaining, lines: lines.length })),
+      [
+        { server: 'a1', resource: 'memory', remaining: '986501120', lines: 2 },
+        { server: 'b2', resource: null, remaining: null, lines: 1 },
+      ],
+    );
+  });
+});
+
+describe('kasm_agent manager answers', () => {
+  it("pairs each agent_config request with the handler's next line", () => {
+    const lines = [
+      '2024-10-22 19:36:02,550 [DEBUG] __main__.handler: Sending manager request (https://kasm.example:443/manager_api/api/v1/agent_config)',
+      '2024-10-22 19:36:02,557 [DEBUG] __main__.handler: {}',
+      '2024-10-22 19:36:03,000 [DEBUG] __main__.handler: Sending manager request (https://kasm.example:443/manager_api/api/v1/heartbeat)',
+      '2024-10-22 19:36:03,010 [DEBUG] __main__.handler: {}',
+    ];
+    assert.deepEqual(parseKasmAgentLog(lines).configAnswers, [{ url: 'https://kasm.example:443/manager_api/api/v1/agent_config', answer: '{}', lines: [lines[0], lines[1]] }]);
+  });
+});
+
+describe('curl commands in a shell transcript', () => {
+  it('reads the prompt, the URL and whether the shell is a Kasm session', () => {
+    assert.deepEqual(parseCurlCommand('default:~$ curl --insecure https://172.18.0.1'), { prompt: 'default:~$', url: 'https://172.18.0.1', inSession: true, raw: 'default:~$ curl --insecure https://172.18.0.1' });
+    assert.deepEqual(parseCurlCommand("root@web1:/opt# sudo docker exec -it kasm_api curl -v 'http://localhost:8080/api/__healthcheck'"), {
+      prompt: 'root@web1:/opt#',
+      url: 'http://localhost:8080/api/__healthcheck',
+      inSession: false,
+      raw: "root@web1:/opt# sudo docker exec -it kasm_api curl -v 'http://localhost:8080/api/__healthcheck'",
+    });
+    assert.equal(parseCurlCommand('$ curl -sk https://kasm.example/')?.prompt, null);
+    assert.equal(parseCurlCommand('default:~$ ip a ls eth0'), null);
+    assert.equal(parseCurlCommand('curling is a sport'), null);
+  });
+});
+
+describe("the browser's copied fetch", () => {
+  const block = ['fetch("https://kasm.lan:8443/desktop/x/vnc/vnc.html", {', '  "headers": {', '    "accept": "text/html"', '  },', '  "referrer": "https://kasm.example.com/",', '  "method": "GET"', '});'];
+
+  it('reads the URL, the page it was made from and the method, and knows where the block ends', () => {
+    assert.deepEqual(parseBrowserCopy(block), { fetches: [{ url: 'https://kasm.lan:8443/desktop/x/vnc/vnc.html', referrer: 'https://kasm.example.com/', method: 'GET', lines: block }], unparsed: [] });
+    let open = false;
+    const routed = [...block, '  "referrer": "after the block"'].map((line) => {
+      const r = browserLine(line, open);
+      open = r.open;
+      return r.browser;
+    });
+    assert.deepEqual(routed, [true, true, true, true, true, true, true, false]);
+  });
+
+  it("takes the scheme's default port and leaves DevTools' placeholders alone", () => {
+    assert.deepEqual(originOf('https://Kasm.LAN/desktop/[...]/vnc/vnc.html?[...]'), { scheme: 'https', host: 'kasm.lan', port: 443 });
+    assert.deepEqual(originOf('http://10.0.0.5:8080'), { scheme: 'http', host: '10.0.0.5', port: 8080 });
+    assert.equal(originOf('/desktop/x'), null);
+  });
+});
+
+describe("Kasm's installer output", () => {
+  it("reads install.sh's steps and docker's progress; an error line only after the installer's", () => {
+    for (const line of ['Setting Default Listening Port as 8443', 'Setting Server Zone  as default', 'Installing All Services', 'c360c17c2d8f: Pull complete', 'Digest: sha256:' + 'a'.repeat(64), 'Installation Complete']) assert.ok(isInstallerLine(line, false), line);
+    assert.equal(isInstallerLine('Error: stat /opt/kasm/x: no such file or directory', false), false);
+    assert.equal(isInstallerLine('Error: stat /opt/kasm/x: no such file or directory', true), true);
+    assert.equal(isInstallerLine('Setting up the weekend', false), false);
+  });
+
+  it('keeps each failure with the step it stopped in, and the file a command could not find', () => {
+    const log = parseInstaller(['Installing Agent Role', 'cp: cannot stat \'/opt/kasm/1.15.0/conf/nginx/agent.conf\': No such file or directory']);
+    assert.deepEqual(log, { steps: ['Installing Agent Role'], failures: [{ line: "cp: cannot stat '/opt/kasm/1.15.0/conf/nginx/agent.conf': No such file or directory", step: 'Installing Agent Role' }], completed: false, agentRole: true });
+    assert.equal(missingFile(log.failures[0]!.line), '/opt/kasm/1.15.0/conf/nginx/agent.conf');
+    assert.equal(missingFile('Error: stat /opt/kasm/1.16.1/conf/app/api.app.config.yaml: no such file or directory'), '/opt/kasm/1.16.1/conf/app/api.app.config.yaml');
+  });
+});
+
+describe('kubectl tables', () => {
+  it('reads get svc and get pods, with or without header and namespace, and the command line', () => {
+    const lines = [
+      'k8s:~$ sudo kubectl get svc,pods -A',
+      'NAMESPACE   NAME         TYPE        CLUSTER-IP     EXTERNAL-IP   PORT(S)             AGE',
+      'kasm        kasm-proxy   ClusterIP   10.15.250.67   <none>        8080/TCP,8443/TCP   3d17h',
+      'kasm-api    NodePort     10.43.1.2   <none>        8080:30080/TCP   5m',
+      'kasm-agent-0   0/1   Error   3 (10s ago)   2m',
+    ];
+    assert.ok(lines.every((l) => isKubectlLine(l)));
+    assert.deepEqual(plain(parseKubectl(lines)), {
+      services: [
+        { namespace: 'kasm', name: 'kasm-proxy', type: 'ClusterIP', clusterIp: '10.15.250.67', externalIp: '<none>', ports: '8080/TCP,8443/TCP', age: '3d17h', raw: lines[2] },
+        { namespace: null, name: 'kasm-api', type: 'NodePort', clusterIp: '10.43.1.2', externalIp: '<none>', ports: '8080:30080/TCP', age: '5m', raw: lines[3] },
+      ],
+      pods: [{ namespace: null, name: 'kasm-agent-0', ready: 0, containers: 1, status: 'Error', restarts: 3, age: '2m', raw: lines[4] }],
+      commands: [lines[0]],
+      unparsed: [],
+    });
+    assert.equal(isKubectlLine('kasm proxy is a ClusterIP service'), false);
   });
 });

@@ -39,16 +39,6 @@ const slugs = readdirSync(DIR)
 
 /** What analyze does not read right yet, and why: each is work of issue 13. */
 const NOT_YET: Record<string, string> = {
-  'agent-proxy-manager-api-502': "the agent's /manager_api calls answered 502 right after kasm_proxy started read as a webapp failure; the right reading is a warning on api (kasm_manager not answering yet)",
-  'api-agent-server-memory-no-slots': "kasm_api's debug lines about an agent's free memory are read but not judged (no slot: not enough memory)",
-  'api-browser-vnc-html-fetch-upstream-host': "browser console errors (a fetch of vnc.html from another host) are not a format analyze reads",
-  'api-install-db-no-route-to-host': "the installer's database step and its psycopg error are not judged",
-  'api-saml-acs-no-post-binding': "kasm_api's SAML traceback is read as kasm_api lines but not judged",
-  'kasmvnc-vncserver-stale-x1-lock': "vncserver's own start messages (`A VNC server is already running as :1`, the X lock file) are not read",
-  'more-lsio-wizard-missing-api-app-config': "linuxserver docker-kasm's installer output is not read",
-  'ps-curl-session-reaches-agent-proxy': "curl -v output: the nginx page is read as an HTML page on the path hop; the right reading is the agent's kasm_proxy answering from inside a session (agent)",
-  'ps-kubectl-get-svc-helm': '`kubectl get svc` tables are not read',
-  'ps-kubectl-logs-agent-pod': "kasm-helm agent pod logs: the manager's empty agent_config answer is not judged",
 };
 
 describe('the corpus of real samples', () => {
