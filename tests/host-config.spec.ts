@@ -8,7 +8,7 @@ import { parseIptablesRules, parseUfwStatus } from '../helpers/logs/firewall.ts'
 import { parseIpAddr, userFacingAddresses } from '../helpers/logs/ip.ts';
 import { parseNginxAccessLog } from '../helpers/logs/nginx.ts';
 import { directAnswer, judgeStaleProxy, type StaleProxyInput } from '../helpers/judge/stale-proxy.ts';
-import { judgeContainers, judgeFirewall, judgeListening, judgeLocalCurl } from '../helpers/judge/host-config.ts';
+import { judgeContainers, judgeFirewall, judgeListening, judgeLocalConnectivity } from '../helpers/judge/host-config.ts';
 import { parseSsListening } from '../helpers/logs/ss.ts';
 import type { Inventory, ServerHost } from '../helpers/inventory.ts';
 import type { KasmConfig } from '../helpers/config.ts';
@@ -51,8 +51,8 @@ for (const role of ['webapp', 'agent'] as const) {
     await servers.each(role, check, async (host, ssh) => {
       const result = await ssh.run({ kind: 'docker-ps' });
       const { containers, unparsed } = parseDockerPs(result.stdout);
-      if (result.exitCode !== 0) return { status: 'fail', summary: `docker ps -a failed (exit ${result.exitCode}): ${result.stderr.trim().slice(0, 200)}` };
-      return judgeContainers({ role, roles: rolesOf(host), containers, unparsed: unparsed.length, port: portOf(host, inventory, config) });
+      const failed = result.exitCode !== 0 ? { exitCode: result.exitCode, stderr: result.stderr } : undefined;
+      return judgeContainers({ role, roles: rolesOf(host), containers, unparsed: unparsed.length, port: portOf(host, inventory, config), failed });
     });
     check.conclude();
   });
@@ -76,40 +76,29 @@ for (const role of ['webapp', 'agent'] as const) {
     await servers.each(role, check, async (host, ssh) => {
       const port = portOf(host, inventory, config);
       const addresses = userFacingAddresses(parseIpAddr((await ssh.run({ kind: 'ip-addr' })).stdout).interfaces);
-      if (!addresses.length) return { status: 'warn', summary: 'no user-facing IPv4 address found in ip addr (loopback, docker and bridge interfaces are skipped)' };
+      if (!addresses.length) return judgeLocalConnectivity({ evidence: {} });
       const ip = addresses[0]!.address;
       const url = `https://${ip}:${port}${path}`;
       const askedAt = Date.now();
       const result = await ssh.run({ kind: 'curl-health', url, timeoutSeconds: curlSeconds(config) });
       const curl = classifyCurl({ exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr });
       const evidence = { url, curl: { exitCode: result.exitCode, code: curl.code, httpStatus: curl.httpStatus, body: curl.body, meaning: curl.meaning } };
-      if (curl.ok) return judgeLocalCurl(url, curl, evidence);
-      if (role === 'webapp') {
-        const apiUp = parseDockerPs((await ssh.run({ kind: 'docker-ps' })).stdout).containers.some((c) => c.names === 'kasm_api' && c.state === 'up');
-        // Only nginx's errors for this health path, in the transcript too: the rest of kasm_proxy's log is other users'.
-        const forPath = (stdout: string) => parseNginxAccessLog(stdout).errors.filter((e) => (e.request ?? '').includes(` ${path} `));
-        const keep = (stdout: string) => forPath(stdout).map((e) => e.raw).join('\n');
-        const proxyErrors = async () => (apiUp ? forPath((await ssh.run({ kind: 'docker-logs', container: 'kasm_proxy', since: new Date(askedAt - 5_000), tail: config.logTailLines }, { keep })).stdout) : []);
-        // kasm_api curled at its current Docker address from the server, past kasm_proxy: does it answer itself?
-        const direct = apiUp && (curl.code === 'TIMEOUT' || curl.code === 'HTTP_ERROR') ? await kasmApiDirect(ssh, curlSeconds(config)) : undefined;
-        let stale = judgeStaleProxy({ curl, apiUp, proxyErrors: await proxyErrors(), path, direct });
-        // Without kasm_api's address (an older sudoers rule), nginx's failed connect is the only evidence, and nginx
-        // logs it when the kernel gives up on the address (about 3 s of ARP), which can be after curl gave up.
-        if (!stale && !direct && apiUp && curl.code === 'TIMEOUT') {
-          await new Promise((resolve) => setTimeout(resolve, Math.max(0, askedAt + curlSeconds(config) * 1000 + 3_000 - Date.now())));
-          stale = judgeStaleProxy({ curl, apiUp, proxyErrors: await proxyErrors(), path });
-        }
-        if (stale) {
-          return {
-            status: 'fail',
-            summary: stale.summary,
-            remediation: "Stop and start Kasm's services in order so kasm_proxy re-resolves the containers: `sudo /opt/kasm/bin/stop && sudo /opt/kasm/bin/start`.",
-            evidence: { ...evidence, ...(direct ? { kasmApiDirect: direct } : {}), ...(stale.evidence ? { proxyError: stale.evidence } : {}) },
-            explains: ['api.health', 'api.session-create'],
-          };
-        }
+      if (curl.ok || role !== 'webapp') return judgeLocalConnectivity({ url, curl, evidence });
+      const apiUp = parseDockerPs((await ssh.run({ kind: 'docker-ps' })).stdout).containers.some((c) => c.names === 'kasm_api' && c.state === 'up');
+      // Only nginx's errors for this health path, in the transcript too: the rest of kasm_proxy's log is other users'.
+      const forPath = (stdout: string) => parseNginxAccessLog(stdout).errors.filter((e) => (e.request ?? '').includes(` ${path} `));
+      const keep = (stdout: string) => forPath(stdout).map((e) => e.raw).join('\n');
+      const proxyErrors = async () => (apiUp ? forPath((await ssh.run({ kind: 'docker-logs', container: 'kasm_proxy', since: new Date(askedAt - 5_000), tail: config.logTailLines }, { keep })).stdout) : []);
+      // kasm_api curled at its current Docker address from the server, past kasm_proxy: does it answer itself?
+      const direct = apiUp && (curl.code === 'TIMEOUT' || curl.code === 'HTTP_ERROR') ? await kasmApiDirect(ssh, curlSeconds(config)) : undefined;
+      let stale = judgeStaleProxy({ curl, apiUp, proxyErrors: await proxyErrors(), path, direct });
+      // Without kasm_api's address (an older sudoers rule), nginx's failed connect is the only evidence, and nginx
+      // logs it when the kernel gives up on the address (about 3 s of ARP), which can be after curl gave up.
+      if (!stale && !direct && apiUp && curl.code === 'TIMEOUT') {
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, askedAt + curlSeconds(config) * 1000 + 3_000 - Date.now())));
+        stale = judgeStaleProxy({ curl, apiUp, proxyErrors: await proxyErrors(), path });
       }
-      return judgeLocalCurl(url, curl, evidence);
+      return judgeLocalConnectivity({ url, curl, evidence: { ...evidence, ...(direct ? { kasmApiDirect: direct } : {}) }, stale });
     });
     check.conclude();
   });

@@ -7,6 +7,7 @@ import type { CurlClass } from '../logs/curl.ts';
 import { justRestarted, type DockerContainer } from '../logs/docker-ps.ts';
 import { blockingRules, type IptablesRules, type UfwStatus } from '../logs/firewall.ts';
 import { listensOn, type ListeningSocket } from '../logs/ss.ts';
+import type { StaleProxyVerdict } from './stale-proxy.ts';
 
 const REQUIRED: Record<Role, string[]> = {
   webapp: ['kasm_proxy', 'kasm_api', 'kasm_manager', 'kasm_share'],
@@ -30,6 +31,8 @@ export interface ContainersEvidence {
   unparsed: number;
   /** The port kasm_proxy must publish here; unknown in a paste. */
   port?: number;
+  /** `docker ps -a` itself failed on the host: nothing to judge the containers by. */
+  failed?: { exitCode: number | null; stderr: string };
   /**
    * The rows are what an engineer pasted (`docker ps | grep kasm`, a trimmed table): a container it does not show is
    * not missing, and every row shown is judged, not only Kasm's own.
@@ -45,6 +48,7 @@ export function rolesShown(containers: DockerContainer[]): Role[] {
 
 /** `evidence.involved` names the containers the outcome is about (analyze quotes their rows). */
 export function judgeContainers(e: ContainersEvidence): TargetOutcome {
+  if (e.failed) return { status: 'fail', summary: `docker ps -a failed (exit ${e.failed.exitCode}): ${e.failed.stderr.trim().slice(0, 200)}` };
   const required = e.excerpt ? [] : [...new Set(e.roles.flatMap((r) => REQUIRED[r]))];
   const byName = new Map(e.containers.map((c) => [c.names, c]));
   const missing = required.filter((name) => !byName.has(name));
@@ -111,6 +115,26 @@ export function judgeFirewall(port: number, ufw: UfwStatus, iptables: IptablesRu
     };
   }
   return { status: 'pass', summary: `ufw ${ufw.active === null ? 'not installed' : ufw.active ? 'active' : 'inactive'}; no ufw or iptables rule blocks port ${port}`, evidence };
+}
+
+export interface LocalConnectivityEvidence {
+  /** The health URL at the server's first user-facing address; undefined when `ip addr` shows none. */
+  url?: string;
+  curl?: CurlClass;
+  evidence: Record<string, unknown>;
+  /** judgeStaleProxy's verdict, when kasm_proxy holds an address kasm_api no longer has. */
+  stale?: StaleProxyVerdict;
+}
+
+export const STALE_PROXY_FIX = "Stop and start Kasm's services in order so kasm_proxy re-resolves the containers: `sudo /opt/kasm/bin/stop && sudo /opt/kasm/bin/start`.";
+
+/** webapp/agent.local-connectivity on one host: the curl through its own user-facing IP, or the stale proxy behind it. */
+export function judgeLocalConnectivity(e: LocalConnectivityEvidence): TargetOutcome {
+  if (!e.url || !e.curl) return { status: 'warn', summary: 'no user-facing IPv4 address found in ip addr (loopback, docker and bridge interfaces are skipped)', evidence: e.evidence };
+  if (e.stale) {
+    return { status: 'fail', summary: e.stale.summary, remediation: STALE_PROXY_FIX, evidence: { ...e.evidence, ...(e.stale.evidence ? { proxyError: e.stale.evidence } : {}) }, explains: ['api.health', 'api.session-create'] };
+  }
+  return judgeLocalCurl(e.url, e.curl, e.evidence);
 }
 
 /** The local health curl when no stale proxy explains it: a pass, or what the failure means and where to look. */

@@ -1,4 +1,4 @@
-// The server hops' reachability and agent-log verdicts (helpers/judge/reachability.ts, websocket-log.ts): each
+// The api and server hops' verdicts (helpers/judge/reachability.ts, websocket-log.ts, api-health.ts, host-config.ts): each
 // branch with its exact message, from evidence as the hosts give it.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -6,6 +6,9 @@ import { AGENT_ADDRESS_FIX, judgeAgentReachability, judgeHealthCurl, judgeUpstre
 import { judgeWebsocketLog } from '../../helpers/judge/websocket-log.ts';
 import { UNREAD_FIX } from '../../helpers/judge/api-call.ts';
 import { parseNetworkNames } from '../../helpers/logs/docker-ps.ts';
+import { classifyCurl } from '../../helpers/logs/curl.ts';
+import { judgeApiHealth } from '../../helpers/judge/api-health.ts';
+import { judgeContainers, judgeLocalConnectivity, STALE_PROXY_FIX } from '../../helpers/judge/host-config.ts';
 
 const OK: CurlRun = { exitCode: 0, stdout: '{"ok": true}\n200', stderr: '' };
 const NO_NAME: CurlRun = { exitCode: 6, stdout: '\n000', stderr: 'curl: (6) Could not resolve host: proxy' };
@@ -172,6 +175,59 @@ describe('judgeWebsocketLog', () => {
       remediation: UNREAD_FIX,
       hop: 'agent',
       transient: true,
+    });
+  });
+});
+
+describe('judgeApiHealth', () => {
+  it('passes {"ok": true} with its time', () => {
+    assert.deepEqual(judgeApiHealth({ status: 200, text: '{"ok": true}', body: { ok: true }, server: 'nginx', ms: 181.4 }), { status: 'pass', summary: '/api/__healthcheck answered {"ok": true} in 181 ms' });
+  });
+
+  it("fails a 502 to 504 as kasm_api down or out of kasm_proxy's reach, with the error page named", () => {
+    const page = '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n';
+    assert.deepEqual(judgeApiHealth({ status: 502, text: page, body: undefined, server: 'nginx/1.22.1', ms: 3 }), {
+      status: 'fail',
+      summary: '/api/__healthcheck answered 502 Bad Gateway from nginx (an HTML error page): kasm_api is down or kasm_proxy cannot reach it',
+    });
+  });
+
+  it('fails any other answer, and a 200 that is not exactly {"ok": true}', () => {
+    assert.deepEqual(judgeApiHealth({ status: 200, text: '{"ok": false}', body: { ok: false }, ms: 3 }), { status: 'fail', summary: '/api/__healthcheck answered HTTP 200: {"ok": false}, expected HTTP 200 {"ok": true}' });
+    assert.equal(judgeApiHealth({ status: 200, text: '{"ok": true, "x": 1}', body: { ok: true, x: 1 }, ms: 3 }).status, 'fail');
+    assert.deepEqual(judgeApiHealth({ status: 403, text: '', body: undefined, server: 'BigIP', ms: 3 }), { status: 'fail', summary: '/api/__healthcheck answered HTTP 403 with an empty body from BigIP, expected HTTP 200 {"ok": true}' });
+  });
+});
+
+describe('judgeLocalConnectivity and a failed docker ps', () => {
+  const evidence = { url: 'https://10.0.1.10:443/api/__healthcheck' };
+  const refused = classifyCurl({ exitCode: 7, stdout: '\n000', stderr: "curl: (7) Failed to connect to 10.0.1.10 port 443 after 0 ms: Couldn't connect to server" });
+
+  it('warns when the server shows no user-facing address to curl', () => {
+    assert.deepEqual(judgeLocalConnectivity({ evidence: {} }), { status: 'warn', summary: 'no user-facing IPv4 address found in ip addr (loopback, docker and bridge interfaces are skipped)', evidence: {} });
+  });
+
+  it('names a stale kasm_proxy with the restart in order, and what it explains', () => {
+    const stale = { summary: 'kasm_proxy sends to 172.18.0.4, an address kasm_api no longer has', evidence: 'connect() failed (113: No route to host) while connecting to upstream' };
+    assert.deepEqual(judgeLocalConnectivity({ url: evidence.url, curl: refused, evidence, stale }), {
+      status: 'fail',
+      summary: stale.summary,
+      remediation: STALE_PROXY_FIX,
+      evidence: { ...evidence, proxyError: stale.evidence },
+      explains: ['api.health', 'api.session-create'],
+    });
+  });
+
+  it('otherwise judges the curl', () => {
+    const outcome = judgeLocalConnectivity({ url: evidence.url, curl: refused, evidence });
+    assert.equal(outcome.status, 'fail');
+    assert.equal(outcome.summary, "curl https://10.0.1.10:443/api/__healthcheck from the server itself failed: the TCP connection could not be made (Failed to connect to 10.0.1.10 port 443 after 0 ms: Couldn't connect to server)");
+  });
+
+  it('fails a docker ps that itself failed, with its error', () => {
+    assert.deepEqual(judgeContainers({ role: 'agent', roles: ['agent'], containers: [], unparsed: 0, port: 443, failed: { exitCode: 1, stderr: 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n' } }), {
+      status: 'fail',
+      summary: 'docker ps -a failed (exit 1): Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?',
     });
   });
 });
