@@ -317,19 +317,7 @@ export function parseDockerPs(input: string): DockerPs {
  * entry per network): where the container answers now. Anything that is not such an object gives no address.
  */
 export function parseNetworkAddresses(input: string): string[] {
-  return input.split('\n').flatMap((line) => {
-    let networks: unknown;
-    try {
-      networks = JSON.parse(line);
-    } catch {
-      return [];
-    }
-    if (typeof networks !== 'object' || networks === null || Array.isArray(networks)) return [];
-    return Object.values(networks).flatMap((n: unknown) => {
-      const address = typeof n === 'object' && n !== null ? (n as { IPAddress?: unknown }).IPAddress : undefined;
-      return typeof address === 'string' && isIPv4(address) ? [address] : [];
-    });
-  });
+  return parseNetworkNames(input).map((n) => n.address);
 }
 
 export interface NetworkNames {
