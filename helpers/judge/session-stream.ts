@@ -20,8 +20,17 @@ function stalled(progress: RfbProgress, ws: SessionStreamEvidence['websocket']):
   if (!ws) return 'the page never opened a /websockify WebSocket';
   if (progress.phase === 'failed') return `the RFB handshake failed: ${progress.failure}`;
   if (progress.bytes === 0) return `the WebSocket ${ws.status === 101 ? 'opened but no RFB byte arrived' : ws.status ? `was answered ${ws.status}` : 'got no handshake response'}`;
-  return `the stream stopped in phase "${progress.phase}" after ${progress.bytes} bytes`;
+  const waiting = WAITING[progress.phase];
+  return `the stream stopped in phase "${progress.phase}" after ${progress.bytes} bytes${waiting ? `: ${waiting}` : ''}`;
 }
+
+/** What a stream stalled in a phase was waiting for, where the phase name alone does not tell an engineer. */
+const WAITING: Partial<Record<RfbProgress['phase'], string>> = {
+  'vnc-challenge': "KasmVNC offered VncAuth but its 16-byte challenge did not come",
+  'vnc-response': "the viewer did not answer KasmVNC's VncAuth challenge (Kasm's web client answers it with the empty password)",
+  'security-result': 'KasmVNC did not say whether it accepted the viewer (its SecurityResult did not come)',
+  'server-init': "KasmVNC accepted the viewer but did not describe its desktop (ServerInit): Xvnc behind KasmVNC's websocket may not be answering",
+};
 
 export function judgeSessionStream(e: SessionStreamEvidence): Verdict {
   const { progress } = e;

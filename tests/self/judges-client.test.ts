@@ -298,6 +298,8 @@ describe('judgeSessionStream', () => {
     assert.deepEqual(stalled({}, { status: 101 }), noFrame('the WebSocket opened but no RFB byte arrived'));
     assert.deepEqual(stalled({}, { status: 403, error: 'Unexpected response code: 403' }), noFrame('the WebSocket was answered 403'));
     assert.deepEqual(stalled({}, {}), noFrame('the WebSocket got no handshake response'));
-    assert.deepEqual(stalled({ phase: 'server-init', bytes: 38 }, { status: 101 }), noFrame('the stream stopped in phase "server-init" after 38 bytes'));
+    assert.deepEqual(stalled({ phase: 'server-init', bytes: 38 }, { status: 101 }), noFrame('the stream stopped in phase "server-init" after 38 bytes: KasmVNC accepted the viewer but did not describe its desktop (ServerInit): Xvnc behind KasmVNC\'s websocket may not be answering'));
+    assert.deepEqual(stalled({ phase: 'vnc-response', bytes: 30 }, { status: 101 }), noFrame('the stream stopped in phase "vnc-response" after 30 bytes: the viewer did not answer KasmVNC\'s VncAuth challenge (Kasm\'s web client answers it with the empty password)'));
+    assert.deepEqual(stalled({ phase: 'messages', bytes: 90 }, { status: 101 }), noFrame('the stream stopped in phase "messages" after 90 bytes'));
   });
 });
