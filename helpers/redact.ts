@@ -68,17 +68,34 @@ export function registerBasicCredentials(user: string | undefined, secret: strin
   for (const form of [pair, pair.replace(/=+$/, '')]) remember(form);
 }
 
-const PATTERNS: Array<[RegExp, string]> = [
+/** `a=1; username=u; b=2` -> `a=[REDACTED]; username=u; b=[REDACTED]` (split by hand: no pattern to backtrack). */
+function redactCookiePairs(pairs: string): string {
+  return pairs
+    .split(';')
+    .map((pair) => {
+      const at = pair.indexOf('=');
+      if (at < 0) return pair;
+      const name = pair.slice(0, at);
+      return name.trim().toLowerCase() === 'username' ? pair : `${name}=[REDACTED]`;
+    })
+    .join(';');
+}
+
+const PATTERNS: Array<[RegExp, string | ((match: string, ...groups: string[]) => string)]> = [
   [/(authorization|proxy-authorization|connect-auth)(["']?\s*[:=]\s*["']?)(basic|bearer|digest)?\s*[^\s"',;]+/gi, '$1$2$3 [REDACTED]'],
   [/((?:^|[\s;,{"'&?])(?:session_token|kasm_client_key|token|api_key_secret|password|passwd|secret|VNC_PW)["']?\s*[:=]\s*["']?)[^\s"',;&}]+/gi, '$1[REDACTED]'],
   [/(\/#\/connect\/kasm\/[^/\s]+\/[^/\s]+\/)[^\s"'?&#]+/g, '$1[REDACTED]'],
   [/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g, '[REDACTED PRIVATE KEY]'],
+  // Every value in a Cookie header but the Kasm user name: its other cookies are other applications' sessions.
+  [/(\b(?:set-)?cookie["']?\s*[:=]\s*["']?)([^"'\r\n]+)/gi, (_, head: string, pairs: string) => `${head}${redactCookiePairs(pairs)}`],
+  // Credentials in a URL (`postgresql://kasmapp:<password>@kasm_db:5432/kasm` in a traceback).
+  [/(\b[a-z][\w+.-]*:\/\/[^\s:/@"']+:)[^\s@/"']+@/gi, '$1[REDACTED]@'],
 ];
 
 export function redact(text: string): string {
   let out = text;
   for (const secret of ordered) out = out.split(secret).join('[REDACTED]');
-  for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);
+  for (const [pattern, replacement] of PATTERNS) out = typeof replacement === 'string' ? out.replace(pattern, replacement) : out.replace(pattern, replacement);
   return out;
 }
 

@@ -18,6 +18,25 @@ describe('redact', () => {
     assert.equal(redact(`${armor('BEGIN')}\nabc\n${armor('END')}`), '[REDACTED PRIVATE KEY]');
   });
 
+  it("scrubs other applications' cookies in a Cookie header, a copied fetch's cookie header and credentials in a URL", () => {
+    assert.equal(redact('Cookie: connect.sid=s%3Aabc.def; username=u@k'), 'Cookie: connect.sid=[REDACTED]; username=u@k');
+    assert.equal(redact('    "cookie": "connect.sid=SECRET; _ga=GA1.2.3"'), '    "cookie": "connect.sid=[REDACTED]; _ga=[REDACTED]"');
+    assert.equal(redact('Set-Cookie: session_token=abc; Path=/; Secure'), 'Set-Cookie: session_token=[REDACTED]; Path=[REDACTED]; Secure');
+    assert.equal(redact("ArgumentError: 'postgresql://kasmapp:HUNTER2SECRET@kasm_db:5432/kasm'"), "ArgumentError: 'postgresql://kasmapp:[REDACTED]@kasm_db:5432/kasm'");
+    assert.equal(redact('"cookieHeaderNames": ["username"] https://kasm.example.com:443/api/x'), '"cookieHeaderNames": ["username"] https://kasm.example.com:443/api/x');
+  });
+
+  it('stays linear on a long cookie header with no pair in it', () => {
+    const time = (n: number) => {
+      const text = `cookie: ${'x'.repeat(n)}`;
+      const started = performance.now();
+      redact(text);
+      return performance.now() - started;
+    };
+    time(1_000);
+    assert.ok(time(200_000) < 1_000, 'a 200,000-character cookie header took a second or more');
+  });
+
   it('scrubs a secret in every form it takes: escaped in JSON, URL- and form-encoded, base64, and as Basic credentials', () => {
     const secret = 'pa"ss\\w/rd +&=?é-canary';
     registerSecret(secret);
