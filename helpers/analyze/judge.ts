@@ -756,7 +756,7 @@ function curlCheck(url: string | null, run: CurlRun): 'webapp.agent-reachable' |
 function upstreamCurl(url: string, command: CurlCommand, run: CurlRun): TargetOutcome {
   const inContainer = /\bdocker\s+exec\b/.test(command.raw);
   const route = inContainer ? ({ via: 'host' } as const) : upstreamRoute(new URL(url).hostname, 'kasm_proxy', { unread: 'a paste shows no docker inspect' });
-  return judgeUpstreamAuth({ zone: 'its', url, route, curl: run, webappCertificates: [] });
+  return judgeUpstreamAuth({ url, route, curl: run, webappCertificates: [] });
 }
 
 /** The guide's health curls, judged by the live checks' own judge (judgeHealthCurl), and pages a curl printed. */

@@ -32,7 +32,7 @@ const KASMVNC_OTHER =
 const PYTHON_HEADER = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:[,.]\d{1,6})? \[[A-Za-z]+\] \S+?:/;
 const DOCKER_HEADER = /^CONTAINER ID\s{2,}|^\s*NAMES\s*$|^CONTAINER ID\s+IMAGE/;
 const DOCKER_ROW = /^[0-9a-f]{12,64}\s{2,}\S/;
-const CURL = /^curl: \(\d+\) |^\s*\$?\s*curl\s|^\s*\{\s*"ok"\s*:\s*(true|false)\s*\}\s*$/;
+const CURL = /^curl: \(\d+\) |^\s*(?:\$\s*)?curl\s|^\s*\{\s*"ok"\s*:\s*(true|false)\s*\}\s*$/;
 // kasm_agent: its launcher's lines, its logger (`__main__.handler`), and the shell's `Terminated` after a start.
 const AGENT = /^Executing \/usr\/bin\/kasm_agent|^Received config \S*agent\.app\.config\.yaml|^\[\d+\] Failed to execute script |^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}[,.]\d+ \[[A-Z]+\] __main__\.handler: /;
 // Python tracebacks and wrapped messages that follow a kasm_api line (exception names may hold digits: psycopg2.*).

@@ -1,6 +1,7 @@
 // The verdicts of Validate Session Authorization's reachability half: a WebApp server's health curl to each agent
 // (webapp.agent-reachable), and each agent's to the zone's Upstream Auth Address (agent.upstream-auth-reachable),
 // from what the spec ran on the hosts. Evidence in, each host's outcome out.
+import { isIP } from 'node:net';
 import type { TargetOutcome } from '../fixtures/check.ts';
 import type { NetworkNames } from '../logs/docker-ps.ts';
 import { classifyCurl, type CurlClass, type PresentedCertificate } from '../logs/curl.ts';
@@ -57,28 +58,29 @@ export function judgeAgentReachability(e: AgentReachEvidence): Array<{ target: s
 }
 
 /**
- * How the agent's kasm_proxy reaches the Upstream Auth Address's host: a name Docker's resolver gives one of the
- * containers of its network (Kasm's default, `proxy`, is kasm_proxy's own alias on kasm_default_network) is reached
- * there, not through the host's resolver; `unknown` when such a name cannot be ruled out (the networks were unread).
+ * How the agent's kasm_proxy reaches the Upstream Auth Address's host: one of kasm_proxy's own names on its Docker
+ * network (Kasm's default, `proxy`, is its alias on kasm_default_network) is reached there, not through the host's
+ * resolver; `unknown` for a single label when kasm_proxy's networks could not be read or list none (other containers'
+ * names on the network are not read: a single label that is one of them and does not resolve on the host fails).
  */
 export type UpstreamRoute =
   | { via: 'host' }
   | { via: 'docker'; container: string; network: string; address: string }
   | { via: 'unknown'; container: string; why: string };
 
-const IP_LITERAL = /^\d{1,3}(?:\.\d{1,3}){3}$|^\[?[0-9a-f:]+\]?$/i;
-
 /** `networks` is kasm_proxy's `docker inspect` (parseNetworkNames), or why it could not be read. */
 export function upstreamRoute(host: string, container: string, networks: NetworkNames[] | { unread: string }): UpstreamRoute {
-  if (IP_LITERAL.test(host)) return { via: 'host' };
+  if (isIP(host.replace(/^\[|\]$/g, ''))) return { via: 'host' };
   const name = host.toLowerCase();
   if (!Array.isArray(networks)) return name.includes('.') ? { via: 'host' } : { via: 'unknown', container, why: networks.unread };
+  if (networks.length === 0) return name.includes('.') ? { via: 'host' } : { via: 'unknown', container, why: 'docker inspect listed no IPv4 network for it' };
   const on = networks.find((n) => n.names.some((alias) => alias.toLowerCase() === name)) ?? (name === container.toLowerCase() ? networks[0] : undefined);
   return on ? { via: 'docker', container, network: on.network, address: on.address } : { via: 'host' };
 }
 
 export interface UpstreamAuthEvidence {
-  zone: string;
+  /** The zone the address is from; undefined for a pasted curl (analyze), which names none and ran no inspect. */
+  zone?: string;
   url: string;
   route: UpstreamRoute;
   curl: CurlRun;
@@ -87,8 +89,8 @@ export interface UpstreamAuthEvidence {
   webappCertificates: Array<{ name: string; certificate: PresentedCertificate }>;
 }
 
-export const upstreamAuthFix = (zone: string) =>
-  `Zone "${zone}": set Admin > Infrastructure > Zones > Upstream Auth Address to an internal load balancer in front of the WebApp servers, or an internal DNS name for them, that every agent can resolve and reach without TLS inspection; then destroy existing sessions.`;
+export const upstreamAuthFix = (zone: string | undefined) =>
+  `${zone ? `Zone "${zone}": set` : 'Set'} Admin > Infrastructure > Zones > Upstream Auth Address to an internal load balancer in front of the WebApp servers, or an internal DNS name for them, that every agent can resolve and reach without TLS inspection; then destroy existing sessions.`;
 
 /** agent.upstream-auth-reachable, for one agent and one zone's address. */
 export function judgeUpstreamAuth(e: UpstreamAuthEvidence): TargetOutcome {
@@ -111,7 +113,7 @@ export function judgeUpstreamAuth(e: UpstreamAuthEvidence): TargetOutcome {
     return {
       status: 'warn',
       summary: `not judged: ${host} does not resolve on the agent host, and ${route.container}'s Docker networks could not be read (${route.why}) to see whether ${host} is one of its container names there (Kasm's default Upstream Auth Address, \`proxy\`, is kasm_proxy's alias on kasm_default_network, which only the containers resolve)`,
-      remediation: `Let the suite run \`docker inspect\` on the agents (the sudoers rule in the README), or check by hand: \`sudo docker exec ${route.container} getent hosts ${host}\` on the agent.`,
+      remediation: `${e.zone === undefined ? 'Check' : 'Let the suite run `docker inspect` on the agents (the sudoers rule in the README), or check'} by hand on the agent: \`sudo docker exec ${route.container} getent hosts ${host}\` (and \`sudo docker exec ${route.container} curl -sk https://${host}/api/__healthcheck\` where the image has curl).`,
       evidence: { ...outcome.evidence, networksUnread: route.why },
     };
   }

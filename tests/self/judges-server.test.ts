@@ -78,8 +78,17 @@ describe('upstreamRoute', () => {
     assert.deepEqual(upstreamRoute('kasm-internal.example.com', 'kasm_proxy', { unread: 'sudo: a password is required' }), { via: 'host' });
   });
 
-  it('cannot rule out a Docker name for a single label when the networks were not read', () => {
+  it('cannot rule out a Docker name for a single label when the networks were not read, or list none', () => {
     assert.deepEqual(upstreamRoute('proxy', 'kasm_proxy', { unread: 'sudo: a password is required' }), { via: 'unknown', container: 'kasm_proxy', why: 'sudo: a password is required' });
+    assert.deepEqual(upstreamRoute('proxy', 'kasm_proxy', parseNetworkNames('')), { via: 'unknown', container: 'kasm_proxy', why: 'docker inspect listed no IPv4 network for it' });
+    assert.deepEqual(upstreamRoute('kasm.example.com', 'kasm_proxy', []), { via: 'host' });
+  });
+
+  it('tells an address from a name made of hex letters', () => {
+    const networks = [{ network: 'kasm_default_network', address: '172.18.0.2', names: ['cafe'] }];
+    assert.deepEqual(upstreamRoute('cafe', 'kasm_proxy', networks), { via: 'docker', container: 'kasm_proxy', network: 'kasm_default_network', address: '172.18.0.2' });
+    assert.deepEqual(upstreamRoute('[fd00::10]', 'kasm_proxy', networks), { via: 'host' });
+    assert.deepEqual(upstreamRoute('fd00::10', 'kasm_proxy', networks), { via: 'host' });
   });
 
   it('reads no names from what is not the inspect JSON', () => {
@@ -111,7 +120,14 @@ describe('judgeUpstreamAuth', () => {
     const outcome = judgeUpstreamAuth({ zone: 'default', url: 'https://proxy/api/__healthcheck', route: { via: 'unknown', container: 'kasm_proxy', why: 'sudo: a password is required' }, curl: NO_NAME, webappCertificates: [] });
     assert.equal(outcome.status, 'warn');
     assert.equal(outcome.summary, "not judged: proxy does not resolve on the agent host, and kasm_proxy's Docker networks could not be read (sudo: a password is required) to see whether proxy is one of its container names there (Kasm's default Upstream Auth Address, `proxy`, is kasm_proxy's alias on kasm_default_network, which only the containers resolve)");
-    assert.equal(outcome.remediation, 'Let the suite run `docker inspect` on the agents (the sudoers rule in the README), or check by hand: `sudo docker exec kasm_proxy getent hosts proxy` on the agent.');
+    assert.equal(outcome.remediation, 'Let the suite run `docker inspect` on the agents (the sudoers rule in the README), or check by hand on the agent: `sudo docker exec kasm_proxy getent hosts proxy` (and `sudo docker exec kasm_proxy curl -sk https://proxy/api/__healthcheck` where the image has curl).');
+    // A paste (analyze) ran no inspect and names no zone: only the check by hand.
+    const pasted = judgeUpstreamAuth({ url: 'https://proxy/api/__healthcheck', route: { via: 'unknown', container: 'kasm_proxy', why: 'a paste shows no docker inspect' }, curl: NO_NAME, webappCertificates: [] });
+    assert.equal(pasted.remediation, 'Check by hand on the agent: `sudo docker exec kasm_proxy getent hosts proxy` (and `sudo docker exec kasm_proxy curl -sk https://proxy/api/__healthcheck` where the image has curl).');
+  });
+
+  it('a zone named nowhere gets the fix without one', () => {
+    assert.match(upstreamAuthFix(undefined), /^Set Admin > Infrastructure > Zones > Upstream Auth Address to /);
   });
 
   it('fails a DNS name the agent cannot resolve, with the zone to fix', () => {
