@@ -56,5 +56,14 @@ export function judgeClientCors(e: ClientCorsEvidence): Verdict {
         : {}),
     };
   }
-  return { status: 'pass', summary: `${hosts.length ? hosts.map(([host]) => host).join(', ') : 'no zone host name'} within ${e.primary}; no CORS error in ${plural(e.consoleMessages, 'console message')}` };
+  // No host from anywhere (get_zones unread or all placeholders, KASM_ZONE_HOSTS empty, no session page seen): the
+  // domains were not seen, which is not the same as seen right.
+  if (!hosts.length) {
+    return {
+      status: 'warn',
+      summary: `not judged: no zone host name was known (get_zones named none or could not be read, KASM_ZONE_HOSTS is empty, and no session page was seen); no CORS error in ${plural(e.consoleMessages, 'console message')}`,
+      remediation: 'Give the API key permission to read zones, or list the zones\' Proxy Hostnames in KASM_ZONE_HOSTS; if the session page never loaded, follow the client and path checks first.',
+    };
+  }
+  return { status: 'pass', summary: `${hosts.map(([host]) => host).join(', ')} within ${e.primary}; no CORS error in ${plural(e.consoleMessages, 'console message')}` };
 }

@@ -20,6 +20,10 @@ function stalled(progress: RfbProgress, ws: SessionStreamEvidence['websocket']):
   if (!ws) return 'the page never opened a /websockify WebSocket';
   if (progress.phase === 'failed') return `the RFB handshake failed: ${progress.failure}`;
   if (progress.bytes === 0) return `the WebSocket ${ws.status === 101 ? 'opened but no RFB byte arrived' : ws.status ? `was answered ${ws.status}` : 'got no handshake response'}`;
+  // Refused, with the reason string still to come: the refusal is known, its words are not.
+  if (progress.phase === 'security-result' && progress.securityResult !== undefined && progress.securityResult !== 0) {
+    return `KasmVNC refused the viewer (SecurityResult ${progress.securityResult}); its reason did not arrive`;
+  }
   const waiting = WAITING[progress.phase];
   return `the stream stopped in phase "${progress.phase}" after ${progress.bytes} bytes${waiting ? `: ${waiting}` : ''}`;
 }

@@ -28,7 +28,15 @@ export interface WebsocketUpgradeEvidence {
  * browser's did not, the browser is the problem.
  */
 export function judgeWebsocketUpgrade(e: WebsocketUpgradeEvidence): Verdict {
-  const probe = e.probe ?? { ok: false, code: 'NETWORK' as const, headers: {}, error: 'the observation made no upgrade probe' };
+  const { probe } = e;
+  // No probe: the session gave no websockify URL to try, so the path's answer was not seen (the checks before say why).
+  if (!probe) {
+    return {
+      status: 'warn',
+      summary: `not judged: no upgrade was tried from outside the browser (the observation of the session stopped before its upgrade probe); the browser's websockify ${e.browser ? `was answered ${e.browser.status ?? 'nothing'}` : 'was never opened'}`,
+      remediation: 'Follow the checks that failed before it (the session never reached its desktop page); this check judges the path once a session does.',
+    };
+  }
   if (!probe.ok) {
     const plainGet = plainGetReachedKasmVnc(probe);
     if (plainGet) {

@@ -98,6 +98,7 @@ export class RfbServerStream {
   /** Whether the viewer's bytes reach this reader at all; without them its VncAuth response cannot be waited for. */
   #seesClient = false;
   #answered = false;
+  #responseBytes = 0;
   readonly progress: RfbProgress = { phase: 'banner', bytes: 0 };
 
   constructor(private readonly now: () => number = () => performance.now()) {}
@@ -120,7 +121,10 @@ export class RfbServerStream {
       if (chunk.length === 1) this.#chosen = chunk[0];
       return;
     }
-    if (phase === 'vnc-response' && chunk.length >= VNC_AUTH_CHALLENGE_BYTES) {
+    // The 16-byte answer may come in pieces (TCP and WebSocket frames split where they like).
+    if (phase === 'vnc-response') {
+      this.#responseBytes += chunk.length;
+      if (this.#responseBytes < VNC_AUTH_CHALLENGE_BYTES) return;
       this.#answered = true;
       this.#run();
     }

@@ -114,7 +114,14 @@ describe('judgeClientCors', () => {
       status: 'pass',
       summary: 'kasm.example.com, eu.kasm.example.com within kasm.example.com; no CORS error in 12 console messages',
     });
-    assert.deepEqual(judgeClientCors({ primary, zoneHosts: {}, corsErrors: [], consoleMessages: 1 }), { status: 'pass', summary: 'no zone host name within kasm.example.com; no CORS error in 1 console message' });
+  });
+
+  it('says "not judged" when no host name was known at all, never a pass', () => {
+    assert.deepEqual(judgeClientCors({ primary, zoneHosts: {}, corsErrors: [], consoleMessages: 1 }), {
+      status: 'warn',
+      summary: 'not judged: no zone host name was known (get_zones named none or could not be read, KASM_ZONE_HOSTS is empty, and no session page was seen); no CORS error in 1 console message',
+      remediation: "Give the API key permission to read zones, or list the zones' Proxy Hostnames in KASM_ZONE_HOSTS; if the session page never loaded, follow the client and path checks first.",
+    });
   });
 
   it('fails a host outside the primary domain (a suffix is not a sub-domain), naming where it came from, with the Proxy Hostname fix', () => {
@@ -220,7 +227,11 @@ describe('judgeWebsocketUpgrade', () => {
       summary: 'the independent upgrade failed: NO_BANNER no data in 5000 ms (101 but no RFB banner)',
     });
     assert.deepEqual(judgeWebsocketUpgrade({ browser: undefined, probe: { ok: false, code: 'TIMEOUT', headers: {} } }), { status: 'fail', summary: 'the independent upgrade failed: TIMEOUT' });
-    assert.deepEqual(judgeWebsocketUpgrade({ browser: { status: 101 }, probe: undefined }), { status: 'fail', summary: 'the independent upgrade failed: NETWORK the observation made no upgrade probe' });
+    assert.deepEqual(judgeWebsocketUpgrade({ browser: undefined, probe: undefined }), {
+      status: 'warn',
+      summary: "not judged: no upgrade was tried from outside the browser (the observation of the session stopped before its upgrade probe); the browser's websockify was never opened",
+      remediation: 'Follow the checks that failed before it (the session never reached its desktop page); this check judges the path once a session does.',
+    });
   });
 
   it("blames the browser when the probe got 101 and the browser's did not, or never opened", () => {
@@ -301,5 +312,6 @@ describe('judgeSessionStream', () => {
     assert.deepEqual(stalled({ phase: 'server-init', bytes: 38 }, { status: 101 }), noFrame('the stream stopped in phase "server-init" after 38 bytes: KasmVNC accepted the viewer but did not describe its desktop (ServerInit): Xvnc behind KasmVNC\'s websocket may not be answering'));
     assert.deepEqual(stalled({ phase: 'vnc-response', bytes: 30 }, { status: 101 }), noFrame('the stream stopped in phase "vnc-response" after 30 bytes: the viewer did not answer KasmVNC\'s VncAuth challenge (Kasm\'s web client answers it with the empty password)'));
     assert.deepEqual(stalled({ phase: 'messages', bytes: 90 }, { status: 101 }), noFrame('the stream stopped in phase "messages" after 90 bytes'));
+    assert.deepEqual(stalled({ phase: 'security-result', bytes: 34, securityResult: 1 }, { status: 101 }), noFrame('KasmVNC refused the viewer (SecurityResult 1); its reason did not arrive'));
   });
 });

@@ -76,6 +76,19 @@ describe('RFB server stream', () => {
     assert.equal(stream.progress.failure, REFUSED);
   });
 
+  it("takes the viewer's 16-byte VncAuth answer in pieces", () => {
+    const stream = new RfbServerStream();
+    stream.server(Buffer.concat([Buffer.from('RFB 003.008\n'), Buffer.from([1, 2])]));
+    stream.client(Buffer.from([2]));
+    stream.server(CHALLENGE);
+    assert.equal(stream.progress.phase, 'vnc-response');
+    const answer = vncAuthResponse(CHALLENGE);
+    stream.client(answer.subarray(0, 8));
+    assert.equal(stream.progress.phase, 'vnc-response');
+    stream.client(answer.subarray(8));
+    assert.equal(stream.progress.phase, 'security-result');
+  });
+
   it('waits for the reason of a failed 3.8 SecurityResult before it reports it', () => {
     const stream = new RfbServerStream();
     stream.server(Buffer.concat([Buffer.from('RFB 003.008\n'), Buffer.from([1, 1]), u32(1)]));
