@@ -87,7 +87,8 @@ const PATTERNS: Array<[RegExp, string | ((match: string, ...groups: string[]) =>
   [/(\/#\/connect\/kasm\/[^/\s]+\/[^/\s]+\/)[^\s"'?&#]+/g, '$1[REDACTED]'],
   [/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g, '[REDACTED PRIVATE KEY]'],
   // Every value in a Cookie header but the Kasm user name: its other cookies are other applications' sessions.
-  [/(\b(?:set-)?cookie["']?\s*[:=]\s*["']?)([^"'\r\n]+)/gi, (_, head: string, pairs: string) => `${head}${redactCookiePairs(pairs)}`],
+  // Only a header or key named so (at a line's start or opening a quote), not a name that ends in the word.
+  [/((?:^[ \t]*|["'])(?:set-)?cookie["']?\s*[:=]\s*["']?)([^"'\r\n]+)/gim, (_, head: string, pairs: string) => `${head}${redactCookiePairs(pairs)}`],
   // Credentials in a URL (`postgresql://kasmapp:<password>@kasm_db:5432/kasm` in a traceback).
   [/(\b[a-z][\w+.-]*:\/\/[^\s:/@"']+:)[^\s@/"']+@/gi, '$1[REDACTED]@'],
 ];

@@ -24,6 +24,9 @@ describe('redact', () => {
     assert.equal(redact('Set-Cookie: session_token=abc; Path=/; Secure'), 'Set-Cookie: session_token=[REDACTED]; Path=[REDACTED]; Secure');
     assert.equal(redact("ArgumentError: 'postgresql://kasmapp:HUNTER2SECRET@kasm_db:5432/kasm'"), "ArgumentError: 'postgresql://kasmapp:[REDACTED]@kasm_db:5432/kasm'");
     assert.equal(redact('"cookieHeaderNames": ["username"] https://kasm.example.com:443/api/x'), '"cookieHeaderNames": ["username"] https://kasm.example.com:443/api/x');
+    // A name that ends in the word is not a Cookie header (baseline.json's facts).
+    assert.equal(redact('{"client.cookies › username cookie": "domain=kasm.localhost path=/"}'), '{"client.cookies › username cookie": "domain=kasm.localhost path=/"}');
+    assert.equal(redact("curl -H 'Cookie: a=b' https://kasm.example.com/"), "curl -H 'Cookie: a=[REDACTED]' https://kasm.example.com/");
   });
 
   it('stays linear on a long cookie header with no pair in it', () => {
