@@ -39,6 +39,18 @@ export interface Judged {
 const SAMPLES = 3;
 const sample = (lines: readonly string[]): string[] => lines.slice(0, SAMPLES);
 
+/** The first item of each key, in the order first seen, with how many items share its key. */
+function firstOfEach<T>(items: readonly T[], key: (item: T) => string): Array<{ first: T; count: number }> {
+  const seen = new Map<string, { first: T; count: number }>();
+  for (const item of items) {
+    const k = key(item);
+    const found = seen.get(k);
+    if (found) found.count += 1;
+    else seen.set(k, { first: item, count: 1 });
+  }
+  return [...seen.values()];
+}
+
 function countBy<T>(items: readonly T[], key: (item: T) => string): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const item of items) counts[key(item)] = (counts[key(item)] ?? 0) + 1;
@@ -212,16 +224,11 @@ function tracebackFinding(tb: KasmApiTraceback, entry: KasmApiEntry, count: numb
 
 /** Each distinct traceback kasm_api logged (the same exception again is counted, not repeated). */
 function tracebackFindings(entries: KasmApiEntry[]): Finding[] {
-  const seen = new Map<string, { tb: KasmApiTraceback; entry: KasmApiEntry; count: number }>();
-  for (const entry of entries) {
+  const raised = entries.flatMap((entry) => {
     const tb = tracebackIn(entry);
-    if (!tb) continue;
-    const key = `${tb.exception}|${tb.raisedIn ?? ''}`;
-    const found = seen.get(key);
-    if (found) found.count += 1;
-    else seen.set(key, { tb, entry, count: 1 });
-  }
-  return [...seen.values()].map(({ tb, entry, count }) => tracebackFinding(tb, entry, count));
+    return tb ? [{ tb, entry }] : [];
+  });
+  return firstOfEach(raised, ({ tb }) => `${tb.exception}|${tb.raisedIn ?? ''}`).map(({ first, count }) => tracebackFinding(first.tb, first.entry, count));
 }
 
 const WEBSOCKIFY = /\/vnc\/websockify$/;
@@ -468,14 +475,7 @@ function connectionFindings(connections: KasmVncConnection[]): Finding[] {
 
 /** One finding per kind of start failure and what it names: a restart loop repeats the same refusal. */
 function startFindings(failures: KasmVncStartFailure[]): Finding[] {
-  const seen = new Map<string, { failure: KasmVncStartFailure; count: number }>();
-  for (const failure of failures) {
-    const key = `${failure.kind} ${failure.subject}`;
-    const found = seen.get(key);
-    if (found) found.count += 1;
-    else seen.set(key, { failure, count: 1 });
-  }
-  return [...seen.values()].map(({ failure, count }) => {
+  return firstOfEach(failures, (f) => `${f.kind} ${f.subject}`).map(({ first: failure, count }) => {
     const { message, fix } = explainStartFailure(failure);
     return { severity: 'fail', format: 'kasmvnc', hop: 'session', title: count > 1 ? `${message} (${plural(count, 'time')})` : message, evidence: sample(failure.lines), guideSection: VNC_CHECK.guideSection, fix };
   });
@@ -631,16 +631,10 @@ function uiExportSummary(message: string): string {
 /** The Kasm UI's log export: each ERROR or WARNING record, by the application that logged it. */
 function judgeUiExport(lines: string[]): Judged {
   const records = parseUiExport(lines);
-  const seen = new Map<string, { record: UiLogRecord; count: number }>();
-  for (const record of records) {
-    const level = (record.fields.levelname ?? '').toUpperCase();
-    if (!['ERROR', 'CRITICAL', 'WARNING'].includes(level)) continue;
-    const key = `${record.fields.application}|${level}|${uiExportSummary(record.fields.message ?? '')}`;
-    const found = seen.get(key);
-    if (found) found.count += 1;
-    else seen.set(key, { record, count: 1 });
-  }
-  const findings: Finding[] = [...seen.values()].map(({ record, count }) => {
+  const levelOf = (record: UiLogRecord) => (record.fields.levelname ?? '').toUpperCase();
+  const problems = records.filter((record) => ['ERROR', 'CRITICAL', 'WARNING'].includes(levelOf(record)));
+  const distinct = firstOfEach(problems, (record) => `${record.fields.application}|${levelOf(record)}|${uiExportSummary(record.fields.message ?? '')}`);
+  const findings: Finding[] = distinct.map(({ first: record, count }) => {
     const level = (record.fields.levelname ?? '').toUpperCase();
     const app = record.fields.application || 'an application';
     const summary = uiExportSummary(record.fields.message ?? '');
